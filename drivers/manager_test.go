@@ -52,6 +52,7 @@ func testDevice(id, url string, unit int, prof *configs.Profile) configs.Device 
 type recorder struct {
 	mu   sync.Mutex
 	all  []Reading
+	next int // readings before next were looked at by waitFor
 	wake chan struct{}
 }
 
@@ -67,22 +68,22 @@ func (r *recorder) sink(x Reading) {
 	}
 }
 
-// waitFor waits until some reading after the first skip satisfies ok, and
-// returns it; it fails the test after 10 s.
+// waitFor waits for the first reading after those seen by earlier calls
+// that satisfies ok, and returns it; it fails the test after 10 s.
 func (r *recorder) waitFor(t *testing.T, what string, ok func(Reading) bool) Reading {
 	t.Helper()
 	deadline := time.After(10 * time.Second)
-	seen := 0
 	for {
 		r.mu.Lock()
-		all := r.all[seen:]
-		seen = len(r.all)
-		r.mu.Unlock()
-		for _, x := range all {
+		for r.next < len(r.all) {
+			x := r.all[r.next]
+			r.next++
 			if ok(x) {
+				r.mu.Unlock()
 				return x
 			}
 		}
+		r.mu.Unlock()
 		select {
 		case <-r.wake:
 		case <-deadline:
