@@ -1,0 +1,31 @@
+package drivers
+
+import (
+	"testing"
+
+	"github.com/jusha-ean/edge/configs"
+)
+
+// BenchmarkDecode decodes a door-like set of register points; it reports
+// points decoded per second and allocations per point.
+func BenchmarkDecode(b *testing.B) {
+	points := []configs.Point{
+		{Name: "credential_seq", Table: configs.TableInput, Type: configs.TypeUint16},
+		{Name: "credential", Table: configs.TableInput, Type: configs.TypeUint32},
+		{Name: "battery_volts", Table: configs.TableInput, Type: configs.TypeInt16, Scale: 0.01},
+		{Name: "temperature", Table: configs.TableInput, Type: configs.TypeFloat32, WordOrder: configs.OrderLittle},
+		{Name: "counter", Table: configs.TableInput, Type: configs.TypeUint64},
+		{Name: "tamper", Table: configs.TableInput, Type: configs.TypeBool, Bit: bitp(2)},
+	}
+	regs := []uint16{1, 2, 3, 4, 5, 6, 7, 8}
+	b.ReportAllocs()
+	b.ResetTimer()
+	for b.Loop() {
+		for _, p := range points {
+			if _, err := Decode(p, regs); err != nil {
+				b.Fatal(err)
+			}
+		}
+	}
+	b.ReportMetric(float64(b.N*len(points))/b.Elapsed().Seconds(), "points/s")
+}
