@@ -143,7 +143,7 @@ func (e *elevator) stepDoor(d time.Duration) {
 // nearest one.
 func (e *elevator) choose() {
 	k, level := e.at()
-	if !level {
+	if !level && !slices.Contains(e.calls, true) {
 		e.calls[k] = true
 	}
 	if level && e.calls[k] {
@@ -310,7 +310,17 @@ func (s *Sim) Trap() error {
 // door, and the passenger gets out.
 func (s *Sim) Release() error {
 	return s.liftDo("release", func(e *elevator) error {
-		e.trapped, e.evacuate = false, e.trapped
+		if !e.trapped {
+			return nil
+		}
+		e.trapped, e.evacuate = false, true
+		// Level to the nearest landing first, whatever calls are pending.
+		k := math.Round(e.pos)
+		e.calls[int(k)] = true
+		e.lastDir = 1
+		if k < e.pos {
+			e.lastDir = -1
+		}
 		return nil
 	})
 }
