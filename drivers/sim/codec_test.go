@@ -79,7 +79,9 @@ func TestSetGetRoundTrip(t *testing.T) {
 			func(v drivers.Value) bool { return len(v.List) == 3 && v.List[2].Uint == 3 }},
 		{"flag", drivers.BoolValue(true), []uint16{1}, func(v drivers.Value) bool { return v.Bool() }},
 		{"bits", list(drivers.BoolValue(false), drivers.BoolValue(true), drivers.BoolValue(true)), []uint16{0x8000, 0x0001},
-			func(v drivers.Value) bool { return len(v.List) == 4 && !v.List[0].Bool() && v.List[1].Bool() && v.List[2].Bool() && !v.List[3].Bool() }},
+			func(v drivers.Value) bool {
+				return len(v.List) == 4 && !v.List[0].Bool() && v.List[1].Bool() && v.List[2].Bool() && !v.List[3].Bool()
+			}},
 		{"amps", Number(70000.5), []uint16{0x042c, 0x1f74}, func(v drivers.Value) bool { return math.Abs(v.Num-70000.5) < 1e-6 }},
 	}
 	s, err := New(KindDoor, codecProfile(), 1)
