@@ -91,7 +91,7 @@ func (x *gateDet) eval(e *Engine, d *device, t time.Time) {
 	if a := x.forced.step(forced, t, x.forced.p.after); a != none {
 		e.apply(d, &x.forced, a, t, nil)
 	}
-	tail := x.ep.active && x.ep.authorized && x.vehicles > x.grants
+	tail := x.ep.active && x.ep.authorized && !x.armClosed && x.vehicles > x.grants
 	if a := x.tailgate.step(tail, t, x.tailgate.p.after); a != none {
 		e.apply(d, &x.tailgate, a, t, func() map[string]any {
 			return map[string]any{"vehicles": x.vehicles, "grants": x.grants}

@@ -85,9 +85,9 @@ type step struct {
 	command string // command: the point written
 }
 
-func R(s float64, kv ...any) step           { return step{at: s, kind: 'r', vals: kv} }
+func R(s float64, kv ...any) step            { return step{at: s, kind: 'r', vals: kv} }
 func RD(d string, s float64, kv ...any) step { return step{at: s, dev: d, kind: 'r', vals: kv} }
-func T(s float64) step                      { return step{at: s, kind: 't'} }
+func T(s float64) step                       { return step{at: s, kind: 't'} }
 func G(d string, s float64, entry string) step {
 	return step{at: s, dev: d, kind: 'g', entry: entry}
 }
@@ -95,6 +95,9 @@ func Deny(d string, s float64) step          { return step{at: s, dev: d, kind: 
 func Cmd(d string, s float64, p string) step { return step{at: s, dev: d, kind: 'c', command: p} }
 func Off(s float64) step                     { return step{at: s, kind: 'o'} }
 func Stale(s float64, kv ...any) step        { return step{at: s, kind: 's', vals: kv} }
+
+// on sends step s to device d.
+func on(d string, s step) step { s.dev = d; return s }
 
 // reading builds a reading of device d at s seconds with the given values.
 func reading(d string, s float64, kv ...any) drivers.Reading {
