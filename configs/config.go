@@ -105,6 +105,14 @@ type RuleConfig struct {
 	// ClearAfter is the hold-down before an alarm clears, so that a
 	// flapping contact does not flood the platform.
 	ClearAfter Duration `yaml:"clear_after"`
+	// AfterAtFloor is elevator.trapped's second delay: a passenger signal
+	// (alarm button, occupied) while stopped at a floor with the door closed.
+	AfterAtFloor Duration `yaml:"after_at_floor"`
+	// OutputDevice and OutputPoint name a coil (a siren or a light) that is
+	// switched on while an escalated alarm waits for its ack. Set on
+	// alarm.escalated for every alarm, or on one alarm type.
+	OutputDevice string `yaml:"output_device"`
+	OutputPoint  string `yaml:"output_point"`
 }
 
 // Device is one Modbus controller: a door, an elevator or a gate.

@@ -1,0 +1,384 @@
+package rules
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"sort"
+	"sync"
+	"time"
+
+	"github.com/jusha-ean/edge/configs"
+	"github.com/jusha-ean/edge/drivers"
+	"github.com/jusha-ean/edge/events"
+)
+
+// StateStore keeps the engine's alarm state across restarts. Load returns
+// (nil, nil) when nothing was saved yet.
+type StateStore interface {
+	Load() ([]byte, error)
+	Save(b []byte) error
+}
+
+// Actuator drives an output point; *drivers.Manager satisfies it.
+type Actuator interface {
+	Write(ctx context.Context, device, point string, v drivers.Value) error
+}
+
+// Options are the engine's optional collaborators.
+type Options struct {
+	// Store persists alarm state; nil keeps it in memory only.
+	Store StateStore
+	// Now is the clock of Run and of readings without a time; default time.Now.
+	Now func() time.Time
+	// Output drives escalation outputs (sirens, lights); nil disables them.
+	Output Actuator
+	// TickEvery is Run's tick period; default 200ms.
+	TickEvery time.Duration
+}
+
+// Engine turns readings and access decisions into alarms. It is safe for
+// concurrent use: pollers call Observe, the uplink calls Ack, the gateway's
+// event fan-out calls Notify.
+type Engine struct {
+	log        *slog.Logger
+	emit       func(events.Event)
+	now        func() time.Time
+	store      StateStore
+	out        Actuator
+	tickEvery  time.Duration
+	ackTimeout time.Duration
+	escalation params
+	wake       chan struct{}
+
+	mu         sync.Mutex
+	devices    map[string]*device
+	order      []*device
+	alarms     map[string]*Alarm
+	byEvent    map[string]string
+	counters   map[string]uint64
+	recent     []string
+	recentNext int
+	entries    map[string]grantRec
+	unknown    map[string]bool
+	outputs    map[outputKey]*output
+	lastPrune  time.Time
+	maxShare   time.Duration
+
+	queue     []events.Event
+	spare     []events.Event
+	draining  bool
+	dirty     bool
+	saveRetry bool
+}
+
+// device is the per-device state, built once so Observe does not allocate.
+type device struct {
+	id, kind, location, zone string
+	online, known            bool
+	offline                  slot
+	probing                  slot
+	sharing                  slot
+	denials                  ring
+	lastShare                time.Time
+	shareData                map[string]any
+	grantUntil               time.Time
+	door                     *doorDet
+	elev                     *elevDet
+	gate                     *gateDet
+}
+
+// NewEngine builds an engine for cfg's devices and rules, restoring the
+// alarm state saved in opts.Store. emit receives every event the engine
+// produces, in order, never while the engine's lock is held.
+func NewEngine(cfg *configs.Config, opts Options, emit func(events.Event), log *slog.Logger) (*Engine, error) {
+	if cfg == nil || emit == nil || log == nil {
+		return nil, fmt.Errorf("rules: NewEngine needs a config, an emit func and a logger")
+	}
+	if err := validateRules(cfg); err != nil {
+		return nil, err
+	}
+	e := &Engine{
+		log: log, emit: emit, now: opts.Now, store: opts.Store, out: opts.Output,
+		tickEvery: opts.TickEvery, ackTimeout: cfg.Upstream.AckTimeout.D(),
+		wake:    make(chan struct{}, 1),
+		devices: make(map[string]*device, len(cfg.Devices)),
+		alarms:  make(map[string]*Alarm), byEvent: make(map[string]string),
+		counters: make(map[string]uint64), recent: make([]string, 256),
+		entries: make(map[string]grantRec), unknown: make(map[string]bool),
+		outputs: make(map[outputKey]*output),
+	}
+	if e.now == nil {
+		e.now = time.Now
+	}
+	if e.tickEvery <= 0 {
+		e.tickEvery = 200 * time.Millisecond
+	}
+	if e.ackTimeout <= 0 {
+		e.ackTimeout = configs.DefaultAckTimeout
+	}
+	e.escalation, _ = defaultParams(TypeAlarmEscalated)
+	e.escalation.merge(cfg.Rules[TypeAlarmEscalated])
+	for i := range cfg.Devices {
+		dc := &cfg.Devices[i]
+		if _, dup := e.devices[dc.ID]; dup {
+			return nil, fmt.Errorf("%w: duplicate device %q", ErrConfig, dc.ID)
+		}
+		d, err := e.newDevice(cfg, dc)
+		if err != nil {
+			return nil, err
+		}
+		e.devices[d.id] = d
+		e.maxShare = max(e.maxShare, d.sharing.p.window)
+		e.order = append(e.order, d)
+	}
+	if err := e.restore(); err != nil {
+		return nil, err
+	}
+	return e, nil
+}
+
+func (e *Engine) newDevice(cfg *configs.Config, dc *configs.Device) (*device, error) {
+	mk := func(typ string) slot {
+		s := slot{typ: typ, p: resolve(cfg, dc, typ)}
+		if s.p.outputDevice != "" {
+			k := outputKey{s.p.outputDevice, s.p.outputPoint}
+			if e.outputs[k] == nil {
+				e.outputs[k] = &output{}
+			}
+		}
+		return s
+	}
+	d := &device{id: dc.ID, kind: dc.Kind, location: dc.Location, zone: dc.Zone, online: true,
+		offline: mk(TypeDeviceOffline), probing: mk(TypeAccessProbing), sharing: mk(TypeAccessSharing)}
+	d.denials = newRing(d.probing.p.count)
+	switch dc.Kind {
+	case configs.KindDoor:
+		d.door = newDoorDet(mk)
+	case configs.KindElevator:
+		d.elev = newElevDet(mk)
+	case configs.KindGate:
+		d.gate = newGateDet(mk)
+	default:
+		return nil, fmt.Errorf("%w: device %q: unknown kind %q (want door, elevator or gate)", ErrConfig, dc.ID, dc.Kind)
+	}
+	return d, nil
+}
+
+// Observe evaluates one reading. Readings of one device must come in order.
+func (e *Engine) Observe(r drivers.Reading) {
+	t := r.Time
+	if t.IsZero() {
+		t = e.now()
+	}
+	e.mu.Lock()
+	d := e.devices[r.Device]
+	if d == nil {
+		if !e.unknown[r.Device] {
+			e.unknown[r.Device] = true
+			e.log.Warn("reading from a device not in the config; ignored", "device", r.Device)
+		}
+		e.mu.Unlock()
+		return
+	}
+	e.observeOnline(d, r, t)
+	if d.online && r.Quality == drivers.Good {
+		switch {
+		case d.door != nil:
+			d.door.observe(d, &r, t)
+		case d.elev != nil:
+			d.elev.observe(&r, t)
+		case d.gate != nil:
+			d.gate.observe(d, &r, t)
+		}
+		e.evalDevice(d, t)
+	}
+	e.unlockAndFlush()
+}
+
+// observeOnline turns changes of r.Online into device.offline and
+// device.online. The first reading only sets the state, unless it
+// contradicts a restored one. Called with e.mu held.
+func (e *Engine) observeOnline(d *device, r drivers.Reading, t time.Time) {
+	if d.known && r.Online == d.online {
+		return
+	}
+	d.known = true
+	if r.Online == d.online {
+		return
+	}
+	d.online = r.Online
+	if !r.Online {
+		d.resetVisibility()
+		if d.offline.alarm == nil && !d.offline.p.disabled {
+			data := map[string]any{}
+			if r.Err != nil {
+				data["error"] = r.Err.Error()
+			}
+			e.raise(d, &d.offline, t, data)
+		}
+		return
+	}
+	if d.offline.alarm != nil {
+		e.clearSlot(&d.offline, t, TypeDeviceOnline, nil)
+	}
+}
+
+// resetVisibility forgets the last seen inputs of d: what happened while it
+// was offline is unknown, so the first reading back only sets the state.
+func (d *device) resetVisibility() {
+	switch {
+	case d.door != nil:
+		d.door.seen = false
+	case d.elev != nil:
+		d.elev.seen = false
+	case d.gate != nil:
+		d.gate.seen = false
+	}
+}
+
+// evalDevice steps every rule of d at t. Called with e.mu held.
+func (e *Engine) evalDevice(d *device, t time.Time) {
+	switch {
+	case d.door != nil:
+		d.door.eval(e, d, t)
+	case d.elev != nil:
+		d.elev.eval(e, d, t)
+	case d.gate != nil:
+		d.gate.eval(e, d, t)
+	}
+	e.evalAccess(d, t)
+}
+
+// apply carries out a slot's action with data built only when raising.
+func (e *Engine) apply(d *device, s *slot, act action, t time.Time, data func() map[string]any) {
+	switch act {
+	case raise:
+		var m map[string]any
+		if data != nil {
+			m = data()
+		}
+		e.raise(d, s, t, m)
+	case clear:
+		e.clearSlot(s, t, s.typ, nil)
+	}
+}
+
+// Tick evaluates the time-based conditions at now (held open, trapped,
+// hold-downs, ack timeouts) without a new reading.
+func (e *Engine) Tick(now time.Time) {
+	e.mu.Lock()
+	for _, d := range e.order {
+		if d.online && d.known {
+			e.evalDevice(d, now)
+		}
+	}
+	e.escalate(now)
+	if now.Sub(e.lastPrune) >= time.Second {
+		e.pruneEntries(now)
+		e.lastPrune = now
+	}
+	if e.saveRetry {
+		e.saveRetry, e.dirty = false, true
+	}
+	e.unlockAndFlush()
+}
+
+// Ack records that the platform signed for an alarm. id is an alarm id or
+// the id of one of the alarm's events. Acking twice is not an error.
+func (e *Engine) Ack(id, by string, at time.Time) error {
+	e.mu.Lock()
+	if aid, ok := e.byEvent[id]; ok {
+		id = aid
+	}
+	a := e.alarms[id]
+	if a == nil {
+		recent := e.wasRecent(id)
+		e.mu.Unlock()
+		if recent {
+			return nil
+		}
+		return fmt.Errorf("%w: %q", ErrUnknownAlarm, id)
+	}
+	if !a.Acked {
+		a.Acked, a.AckedBy, a.AckedAt = true, by, at
+		e.log.Info("alarm acknowledged", "alarm", a.ID, "by", by)
+		if a.Escalated {
+			e.updateOutputs()
+		}
+		if a.done() {
+			e.forget(a)
+		}
+		e.dirty = true
+	}
+	e.unlockAndFlush()
+	return nil
+}
+
+// OpenAlarms returns the alarms the engine tracks: raised and not cleared,
+// or cleared but still waiting for an ack. Oldest first.
+func (e *Engine) OpenAlarms() []Alarm {
+	e.mu.Lock()
+	out := make([]Alarm, 0, len(e.alarms))
+	for _, a := range e.alarms {
+		out = append(out, copyAlarm(a))
+	}
+	e.mu.Unlock()
+	sort.Slice(out, func(i, j int) bool {
+		if !out[i].RaisedAt.Equal(out[j].RaisedAt) {
+			return out[i].RaisedAt.Before(out[j].RaisedAt)
+		}
+		return out[i].ID < out[j].ID
+	})
+	return out
+}
+
+// enqueue adds an event for the next flush. Called with e.mu held.
+func (e *Engine) enqueue(ev events.Event) {
+	e.queue = append(e.queue, ev)
+	e.dirty = true
+}
+
+// unlockAndFlush releases e.mu; if events or state changes are pending, it
+// saves the state and then hands the events to emit, outside the lock. One
+// goroutine drains at a time, so events leave in the order they were made,
+// and an emit that calls back into the engine (Notify) cannot deadlock.
+func (e *Engine) unlockAndFlush() {
+	if (len(e.queue) == 0 && !e.dirty) || e.draining {
+		e.mu.Unlock()
+		return
+	}
+	e.draining = true
+	for len(e.queue) > 0 || e.dirty {
+		batch := e.queue
+		e.queue = e.spare[:0]
+		e.spare = nil
+		var snap []byte
+		var err error
+		if e.store != nil {
+			snap, err = e.snapshot(batch)
+		}
+		e.dirty = false
+		e.mu.Unlock()
+		if err == nil && e.store != nil {
+			err = e.store.Save(snap)
+		}
+		if err != nil {
+			e.log.Error("saving alarm state failed; will retry", "err", err)
+		}
+		for i := range batch {
+			e.emit(batch[i])
+			batch[i] = events.Event{}
+		}
+		e.mu.Lock()
+		if err != nil {
+			e.saveRetry = true
+		}
+		if len(batch) > 0 {
+			e.dirty = true // the saved state still lists them as pending
+		}
+		e.spare = batch[:0]
+	}
+	e.draining = false
+	e.mu.Unlock()
+}

@@ -1,0 +1,145 @@
+package rules
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"slices"
+	"sync"
+	"testing"
+
+	"github.com/jusha-ean/edge/events"
+)
+
+func TestFileStore(t *testing.T) {
+	dir := t.TempDir()
+	fs := NewFileStore(filepath.Join(dir, "rules.json"))
+	b, err := fs.Load()
+	if err != nil || b != nil {
+		t.Fatalf("Load of nothing = %q, %v; want nil, nil", b, err)
+	}
+	for _, s := range []string{`{"version":1}`, `{"version":1,"x":2}`} {
+		if err := fs.Save([]byte(s)); err != nil {
+			t.Fatalf("Save: %v", err)
+		}
+		b, err = fs.Load()
+		if err != nil || string(b) != s {
+			t.Fatalf("Load = %q, %v; want %q", b, err, s)
+		}
+	}
+	ents, _ := os.ReadDir(dir)
+	if len(ents) != 1 {
+		t.Errorf("files left in the state dir: %v", ents)
+	}
+	bad := NewFileStore(filepath.Join(dir, "missing", "rules.json"))
+	if err := bad.Save([]byte("{}")); err == nil {
+		t.Error("Save into a missing directory: no error")
+	}
+}
+
+// memStore is a StateStore in memory that keeps every save.
+type memStore struct {
+	mu    sync.Mutex
+	b     []byte
+	saves [][]byte
+}
+
+func (m *memStore) Load() ([]byte, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.b, nil
+}
+
+func (m *memStore) Save(b []byte) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.b = slices.Clone(b)
+	m.saves = append(m.saves, m.b)
+	return nil
+}
+
+func TestRestartKeepsAlarmState(t *testing.T) {
+	store := NewFileStore(filepath.Join(t.TempDir(), "rules.json"))
+	cfg := config(dev("d1", "door", ""), dev("g1", "gate", ""), dev("e1", "elevator", ""))
+	e1, rec1 := newEngine(t, cfg, Options{Store: store})
+	play(e1, cfg, []step{
+		RD("d1", 0, open, false), RD("d1", 1, open, true), RD("d1", 3, open, false), T(5), // d1 /1 raised, cleared
+		RD("d1", 10, open, true),                                        // d1 /2 raised
+		on("g1", arm(0, "down", false)), on("g1", arm(1, "mid", false)), // g1 /1
+		RD("e1", 0, "moving", true), on("e1", Off(2)), // e1 offline
+		T(61), // d1 /1 and g1 /1 escalate
+	})
+	if n := len(rec1.all()); n != 7 {
+		t.Fatalf("first life: %d events %q", n, rec1.lines())
+	}
+
+	e2, rec2 := newEngine(t, cfg, Options{Store: store})
+	var ids []string
+	for _, a := range e2.OpenAlarms() {
+		ids = append(ids, a.ID)
+	}
+	want := []string{"d1/door.forced_open/1", "g1/gate.forced_open/1", "e1/device.offline/1", "d1/door.forced_open/2"}
+	if !slices.Equal(ids, want) {
+		t.Fatalf("restored alarms %q, want %q", ids, want)
+	}
+	play(e2, cfg, []step{
+		T(65),                    // nothing escalates twice
+		RD("d1", 66, open, true), // the same forced opening: no new alarm
+		RD("e1", 66, "moving", true),
+		T(70),                            // d1 /2 escalates
+		RD("d1", 80, open, false), T(82), // d1 /2 clears
+		RD("d1", 90, open, true),        // a new forced opening: /3
+		on("g1", arm(91, "mid", false)), // still the same g1 opening
+	})
+	var got []string
+	for _, ev := range rec2.all() {
+		got = append(got, ev.AlarmID+" "+string(ev.Phase))
+	}
+	wantEv := []string{"e1/device.offline/1 cleared", "d1/door.forced_open/2 escalated",
+		"d1/door.forced_open/2 cleared", "d1/door.forced_open/3 raised"}
+	if !slices.Equal(got, wantEv) {
+		t.Fatalf("second life events %q, want %q", got, wantEv)
+	}
+	if err := e2.Ack("d1/door.forced_open/1", "centre", at(95)); err != nil {
+		t.Errorf("ack of a restored alarm: %v", err)
+	}
+	e3, _ := newEngine(t, cfg, Options{Store: store})
+	for _, a := range e3.OpenAlarms() {
+		if a.ID == "d1/door.forced_open/1" {
+			t.Errorf("acked and cleared alarm came back after a restart: %+v", a)
+		}
+		if a.ID == "g1/gate.forced_open/1" && !a.Escalated {
+			t.Errorf("escalation lost across restarts: %+v", a)
+		}
+	}
+}
+
+// TestPendingEventsSurviveACrash starts an engine from the state saved
+// before its events were handed over, as after a crash at that moment.
+func TestPendingEventsSurviveACrash(t *testing.T) {
+	cfg := config(dev("d1", "door", ""))
+	mem := &memStore{}
+	e1, rec1 := newEngine(t, cfg, Options{Store: mem})
+	play(e1, cfg, []step{R(0, open, false), R(1, open, true)})
+	if len(rec1.all()) != 1 || len(mem.saves) != 2 {
+		t.Fatalf("events %q, saves %d", rec1.lines(), len(mem.saves))
+	}
+	crashed := &memStore{b: mem.saves[0]}
+	e2, rec2 := newEngine(t, cfg, Options{Store: crashed})
+	ctx, cancel := context.WithCancel(t.Context())
+	cancel()
+	if err := e2.Run(ctx); err != nil {
+		t.Fatalf("Run: %v", err)
+	}
+	evs := rec2.all()
+	if len(evs) != 1 || evs[0].AlarmID != "d1/door.forced_open/1" || evs[0].Phase != events.Raised {
+		t.Fatalf("replayed %q", rec2.lines())
+	}
+	e3, rec3 := newEngine(t, cfg, Options{Store: crashed})
+	if err := e3.Run(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if len(rec3.all()) != 0 {
+		t.Errorf("pending events emitted twice: %q", rec3.lines())
+	}
+}
