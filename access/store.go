@@ -1,0 +1,231 @@
+package access
+
+import (
+	"crypto/ed25519"
+	"encoding/binary"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+
+	bolt "go.etcd.io/bbolt"
+)
+
+// bbolt layout: meta holds the applied version and its facts, entries maps
+// entry id to its JSON (credentials only as hashes), usage holds today's
+// counters, opens the remote-open ids already seen with their expiry.
+var (
+	bucketMeta    = []byte("meta")
+	bucketEntries = []byte("entries")
+	bucketUsage   = []byte("usage")
+	bucketOpens   = []byte("opens")
+
+	keyVersion  = []byte("version")
+	keySite     = []byte("site")
+	keyIssuedAt = []byte("issued_at")
+	keyCount    = []byte("entries")
+	keyKeyCheck = []byte("key_check")
+)
+
+// Options configure a [Store].
+type Options struct {
+	// Site is this gateway's site; updates for another site are rejected.
+	Site string
+	// Key is the 32-byte site key for credential hashes.
+	Key []byte
+	// Signers are the Ed25519 keys allowed to sign updates, by key id.
+	Signers map[string]ed25519.PublicKey
+	// Location is the site's time zone for schedules and daily limits;
+	// nil means time.Local.
+	Location *time.Location
+	// Logger receives warnings; nil discards them.
+	Logger *slog.Logger
+	// ReadOnly opens the file shared, for offline tools; updates fail.
+	ReadOnly bool
+}
+
+// Store is the whitelist: a bbolt file and the in-memory index decisions
+// read. All methods are safe for concurrent use.
+type Store struct {
+	db       *bolt.DB
+	path     string
+	site     string
+	hasher   *Hasher
+	signers  map[string]ed25519.PublicKey
+	loc      *time.Location
+	log      *slog.Logger
+	readOnly bool
+	keyCheck [32]byte // identifies the site key without revealing it
+
+	applyMu sync.Mutex // serialises updates and usage flushes
+
+	mu       sync.RWMutex // guards idx, version, issuedAt
+	idx      *index
+	version  uint64
+	issuedAt time.Time
+
+	usage usage
+}
+
+// Open opens (or creates) the whitelist file at path and loads its index.
+func Open(path string, opts Options) (*Store, error) {
+	if len(opts.Key) != SiteKeySize {
+		return nil, fmt.Errorf("whitelist: site key must be %d bytes, got %d", SiteKeySize, len(opts.Key))
+	}
+	loc := opts.Location
+	if loc == nil {
+		loc = time.Local
+	}
+	log := opts.Logger
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	db, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: 2 * time.Second, ReadOnly: opts.ReadOnly})
+	if err != nil {
+		if errors.Is(err, bolt.ErrTimeout) {
+			return nil, fmt.Errorf("whitelist %s: locked by another process (is the gateway running?): %w", path, err)
+		}
+		return nil, fmt.Errorf("whitelist %s: %w", path, err)
+	}
+	s := &Store{
+		db: db, path: path, site: opts.Site, hasher: NewHasher(opts.Key),
+		signers: opts.Signers, loc: loc, log: log, readOnly: opts.ReadOnly,
+	}
+	s.keyCheck = HashCredential(opts.Key, "key-check", "jusha-edge")
+	if err := s.load(); err != nil {
+		return nil, errors.Join(err, db.Close())
+	}
+	return s, nil
+}
+
+// load creates the buckets and reads the index, the meta data and today's
+// usage counters.
+func (s *Store) load() error {
+	if !s.readOnly {
+		err := s.db.Update(func(tx *bolt.Tx) error {
+			for _, b := range [][]byte{bucketMeta, bucketEntries, bucketUsage, bucketOpens} {
+				if _, err := tx.CreateBucketIfNotExists(b); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+		if err != nil {
+			return fmt.Errorf("whitelist %s: create buckets: %w", s.path, err)
+		}
+	}
+	return s.db.View(func(tx *bolt.Tx) error {
+		meta := tx.Bucket(bucketMeta)
+		if meta == nil {
+			s.idx = newIndex(0)
+			return nil
+		}
+		if site := meta.Get(keySite); site != nil && s.site != "" && string(site) != s.site {
+			return fmt.Errorf("whitelist %s belongs to site %q, not %q", s.path, site, s.site)
+		}
+		if kc := meta.Get(keyKeyCheck); kc != nil && string(kc) != string(s.keyCheck[:]) {
+			s.log.Warn("whitelist was written for another site key: credentials will not match until the next snapshot", "path", s.path)
+		}
+		if v := meta.Get(keyVersion); len(v) == 8 {
+			s.version = binary.BigEndian.Uint64(v)
+		}
+		if v := meta.Get(keyIssuedAt); v != nil {
+			_ = s.issuedAt.UnmarshalText(v) // informational only
+		}
+		idx, err := loadIndex(tx.Bucket(bucketEntries))
+		if err != nil {
+			return fmt.Errorf("whitelist %s: %w", s.path, err)
+		}
+		s.idx = idx
+		s.usage.load(tx.Bucket(bucketUsage))
+		return nil
+	})
+}
+
+func loadIndex(b *bolt.Bucket) (*index, error) {
+	if b == nil {
+		return newIndex(0), nil
+	}
+	idx := newIndex(b.Stats().KeyN)
+	in := newInterner()
+	err := b.ForEach(func(k, v []byte) error {
+		var e Entry
+		if err := json.Unmarshal(v, &e); err != nil {
+			return fmt.Errorf("entry %q: %w", k, err)
+		}
+		if err := e.validate(); err != nil {
+			return fmt.Errorf("entry %q: %w", k, err)
+		}
+		c, hashes := in.compile(&e)
+		for _, h := range hashes {
+			idx.byHash[h] = c
+		}
+		idx.count++
+		return nil
+	})
+	return idx, err
+}
+
+// Close flushes the usage counters and closes the file.
+func (s *Store) Close() error {
+	var err error
+	if !s.readOnly {
+		err = s.FlushUsage()
+	}
+	return errors.Join(err, s.db.Close())
+}
+
+// Version is the version of the applied whitelist, 0 if none.
+func (s *Store) Version() uint64 {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	return s.version
+}
+
+// Len is the number of entries in the applied whitelist.
+func (s *Store) Len() int {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	return s.idx.count
+}
+
+// Location is the site time zone the store decides in.
+func (s *Store) Location() *time.Location { return s.loc }
+
+// Hash returns the keyed hash of a credential, for callers that hash once.
+func (s *Store) Hash(typ, value string) [32]byte { return s.hasher.Hash(typ, value) }
+
+// Info describes the applied whitelist.
+type Info struct {
+	Site     string
+	Version  uint64
+	IssuedAt time.Time
+	Entries  int
+}
+
+// Info returns what is loaded.
+func (s *Store) Info() Info {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	return Info{Site: s.site, Version: s.version, IssuedAt: s.issuedAt, Entries: s.idx.count}
+}
+
+// Entries calls fn for each stored entry in id order. Entries carry their
+// credential hashes; callers that print must leave them out.
+func (s *Store) Entries(fn func(Entry) error) error {
+	return s.db.View(func(tx *bolt.Tx) error {
+		b := tx.Bucket(bucketEntries)
+		if b == nil {
+			return nil
+		}
+		return b.ForEach(func(k, v []byte) error {
+			var e Entry
+			if err := json.Unmarshal(v, &e); err != nil {
+				return fmt.Errorf("entry %q: %w", k, err)
+			}
+			return fn(e)
+		})
+	})
+}

@@ -1,0 +1,128 @@
+package access
+
+import (
+	"encoding/binary"
+	"fmt"
+	"sync"
+
+	bolt "go.etcd.io/bbolt"
+)
+
+// usage counts today's grants of entries that have a daily limit. Only the
+// current site-local day is kept, so the map and its bbolt bucket stay
+// bounded by the number of limited riders seen today.
+type usage struct {
+	mu     sync.Mutex
+	day    int32
+	counts map[string]uint32
+	dirty  bool
+}
+
+var keyUsageDay = []byte("\x00day")
+
+// load reads the persisted counters; they count until a decision for a
+// later day resets them.
+func (u *usage) load(b *bolt.Bucket) {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	u.counts = make(map[string]uint32)
+	if b == nil {
+		return
+	}
+	d := b.Get(keyUsageDay)
+	if len(d) != 4 {
+		return
+	}
+	u.day = int32(binary.BigEndian.Uint32(d))
+	_ = b.ForEach(func(k, v []byte) error {
+		if len(v) == 4 && string(k) != string(keyUsageDay) {
+			u.counts[string(k)] = binary.BigEndian.Uint32(v)
+		}
+		return nil
+	})
+}
+
+// take counts one use of entry id on day if it is under max, and reports
+// whether it was. A day before the current one is not counted (a decision
+// for a past time, as the offline check makes).
+func (u *usage) take(id string, day int32, max uint32, count bool) bool {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	if day > u.day {
+		u.day = day
+		clear(u.counts)
+		u.dirty = true
+	}
+	if day < u.day {
+		return true
+	}
+	n := u.counts[id]
+	if n >= max {
+		return false
+	}
+	if count {
+		if u.counts == nil {
+			u.counts = make(map[string]uint32)
+		}
+		u.counts[id] = n + 1
+		u.dirty = true
+	}
+	return true
+}
+
+// used returns how often id was granted on day.
+func (u *usage) used(id string, day int32) uint32 {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	if day != u.day {
+		return 0
+	}
+	return u.counts[id]
+}
+
+// FlushUsage writes the daily usage counters to disk if they changed, so
+// that a restart does not hand riders a fresh daily allowance.
+func (s *Store) FlushUsage() error {
+	if s.readOnly {
+		return nil
+	}
+	s.usage.mu.Lock()
+	if !s.usage.dirty {
+		s.usage.mu.Unlock()
+		return nil
+	}
+	day := s.usage.day
+	snap := make(map[string]uint32, len(s.usage.counts))
+	for k, v := range s.usage.counts {
+		snap[k] = v
+	}
+	s.usage.dirty = false
+	s.usage.mu.Unlock()
+
+	err := s.db.Update(func(tx *bolt.Tx) error {
+		if err := tx.DeleteBucket(bucketUsage); err != nil && err != bolt.ErrBucketNotFound {
+			return err
+		}
+		b, err := tx.CreateBucket(bucketUsage)
+		if err != nil {
+			return err
+		}
+		// bbolt keeps the value slices until commit: one buffer per put.
+		if err := b.Put(keyUsageDay, binary.BigEndian.AppendUint32(nil, uint32(day))); err != nil {
+			return err
+		}
+		for id, n := range snap {
+			if err := b.Put([]byte(id), binary.BigEndian.AppendUint32(nil, n)); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		s.usage.mu.Lock()
+		s.usage.dirty = true
+		s.usage.mu.Unlock()
+		return fmt.Errorf("whitelist: flush usage: %w", err)
+	}
+	return nil
+}
