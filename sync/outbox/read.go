@@ -1,0 +1,108 @@
+package outbox
+
+import (
+	"bytes"
+	"fmt"
+
+	bolt "go.etcd.io/bbolt"
+)
+
+// Next returns up to max stored records with a sequence above after, oldest
+// first. Records acknowledged but not yet committed are skipped. It does not
+// block: when it returns nothing, wait on Notify.
+func (o *Outbox) Next(after uint64, max int) ([]Record, error) {
+	if max <= 0 {
+		return nil, nil
+	}
+	o.mu.Lock()
+	skip := len(o.acking) > 0
+	var acking map[uint64]struct{}
+	if skip {
+		acking = make(map[uint64]struct{}, len(o.acking))
+		for s := range o.acking {
+			acking[s] = struct{}{}
+		}
+	}
+	o.mu.Unlock()
+
+	var out []Record
+	err := o.db.View(func(tx *bolt.Tx) error {
+		var curs [numClasses]*bolt.Cursor
+		var keys, vals [numClasses][]byte
+		start := seqKey(after + 1)
+		for c, name := range classBucket {
+			b := tx.Bucket(name)
+			if b == nil {
+				return fmt.Errorf("bucket %s missing", name)
+			}
+			curs[c] = b.Cursor()
+			keys[c], vals[c] = curs[c].Seek(start)
+		}
+		for len(out) < max {
+			best := -1
+			for c := range curs {
+				if keys[c] != nil && (best < 0 || bytes.Compare(keys[c], keys[best]) < 0) {
+					best = c
+				}
+			}
+			if best < 0 {
+				return nil
+			}
+			rec, err := decodeRecord(keys[best], vals[best])
+			if err != nil {
+				return err
+			}
+			keys[best], vals[best] = curs[best].Next()
+			if skip {
+				if _, ok := acking[rec.Seq]; ok {
+					continue
+				}
+			}
+			out = append(out, rec)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("outbox: next after %d: %w", after, err)
+	}
+	if len(out) > 0 {
+		o.mu.Lock()
+		var again uint64
+		for _, r := range out {
+			if r.Seq <= o.maxHanded {
+				again++
+			}
+		}
+		if last := out[len(out)-1].Seq; last > o.maxHanded {
+			o.maxHanded = last
+		}
+		o.mu.Unlock()
+		o.retries.Add(again)
+	}
+	return out, nil
+}
+
+// Ack deletes delivered records. It returns at once: the deletion is
+// committed with the next transaction (a lost ack only means a duplicate
+// delivery). Unknown or already deleted sequences are ignored.
+func (o *Outbox) Ack(seqs ...uint64) error {
+	if len(seqs) == 0 {
+		return nil
+	}
+	o.closeMu.RLock()
+	defer o.closeMu.RUnlock()
+	if o.closed {
+		return ErrClosed
+	}
+	o.mu.Lock()
+	o.acks = append(o.acks, seqs...)
+	for _, s := range seqs {
+		o.acking[s] = struct{}{}
+	}
+	o.mu.Unlock()
+	select {
+	case o.wake <- struct{}{}:
+	default:
+	}
+	return nil
+}
