@@ -120,6 +120,10 @@ func (d *decoder) budget(n *yaml.Node) bool {
 	return d.steps < maxDecodeSteps
 }
 
+// exhausted reports whether the decode stopped at its budget, leaving a
+// partial value not worth validating.
+func (d *decoder) exhausted() bool { return d.steps >= maxDecodeSteps }
+
 func resolve(n *yaml.Node) *yaml.Node {
 	for i := 0; n != nil && n.Kind == yaml.AliasNode && i < 16; i++ {
 		n = n.Alias
@@ -178,6 +182,9 @@ func (d *decoder) decodeStruct(n *yaml.Node, v reflect.Value, path string) {
 	for _, kv := range d.pairs(n, 0) {
 		name := kv.key.Value
 		i, ok := fields[name]
+		if !ok && path == "" && strings.HasPrefix(name, "x-") {
+			continue // an extension key at the top, a place for anchors
+		}
 		if !ok {
 			d.p.at(kv.key, "unknown key %q%s%s", name, inPath(path), suggest(name, fields))
 			continue
@@ -283,7 +290,7 @@ func (d *decoder) pairs(n *yaml.Node, depth int) []keyValue {
 			continue
 		}
 		if first, dup := seen[k.Value]; dup {
-			d.p.at(k, "key %q given twice (first at line %d)", k.Value, first.Line)
+			d.p.at(k, "key %q given twice (first at %s)", k.Value, lineCol(first))
 			continue
 		}
 		seen[k.Value] = k
