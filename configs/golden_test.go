@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	_ "time/tzdata" // the valid configs name time zones; do not depend on the host's
 
 	"gopkg.in/yaml.v3"
 )

@@ -110,6 +110,9 @@ func (c *checker) checkUpstream(u *Upstream) {
 	if tp == "" || strings.ContainsAny(tp, "+#\x00") || strings.HasPrefix(tp, "/") || strings.HasSuffix(tp, "/") || strings.Contains(tp, "//") {
 		c.errorf(c.at(&u.TopicPrefix, u), "upstream.topic_prefix %q: want levels such as jusha/v1, without +, #, or a leading or trailing /", tp)
 	}
+	if u.TLS != (TLS{}) && !slices.ContainsFunc(u.Brokers, usesTLS) {
+		c.errorf(c.at(&u.TLS, u), "upstream.tls is set but no broker URL uses TLS (tls://, ssl://, mqtts:// or wss://)")
+	}
 	if (u.TLS.CertFile == "") != (u.TLS.KeyFile == "") {
 		c.errorf(c.at(&u.TLS.CertFile, &u.TLS.KeyFile, &u.TLS), "upstream.tls: cert_file and key_file go together (mutual TLS)")
 	}

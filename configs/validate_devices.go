@@ -51,8 +51,8 @@ func (c *checker) checkDevices() {
 		default:
 			c.errorf(c.at(&d.CredentialType, d), "%s: credential_type %q: want card, qr or pin", label, d.CredentialType)
 		}
-		if d.Zone != "" && !nameRE.MatchString(d.Zone) {
-			c.errorf(c.at(&d.Zone, d), "%s: zone %q: want lower case letters, digits and -", label, d.Zone)
+		if d.Kind != KindElevator && d.LowestFloor != 0 {
+			c.errorf(c.at(&d.LowestFloor), "%s: lowest_floor applies only to elevators", label)
 		}
 		if kindOK {
 			c.checkRules(d.Rules, &d.Rules, d.Kind)
