@@ -28,7 +28,7 @@ func setDefaults(c *Config, present func(ptr any) bool) {
 		u.Brokers = StringList{DefaultBroker}
 	}
 	setString(&u.TopicPrefix, DefaultTopicPrefix, present)
-	if u.ClientID == "" && c.Site != "" && c.Gateway != "" {
+	if u.ClientID == "" {
 		u.ClientID = fmtClientID(c.Site, c.Gateway)
 	}
 	setDuration(&u.AckTimeout, DefaultAckTimeout, present)
@@ -48,7 +48,7 @@ func setDefaults(c *Config, present func(ptr any) bool) {
 	setDuration(&c.Access.UnlockTime, DefaultUnlockTime, present)
 	for i := range c.Devices {
 		d := &c.Devices[i]
-		if d.Profile == "" && d.Kind != "" {
+		if d.Profile == "" && knownKind(d.Kind) {
 			d.Profile = BuiltinPrefix + d.Kind
 		}
 		setDuration(&d.Poll, DefaultPoll, present)

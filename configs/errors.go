@@ -144,3 +144,11 @@ func editDistance(a, b string) int {
 	}
 	return prev[len(b)]
 }
+
+// lineCol formats a node's position as LINE:COL.
+func lineCol(n *yaml.Node) string {
+	if n == nil {
+		return "?"
+	}
+	return fmt.Sprintf("%d:%d", n.Line, n.Column)
+}

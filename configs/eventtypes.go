@@ -47,3 +47,7 @@ func KnownRoute(r string) bool {
 	}
 	return false
 }
+
+func knownKind(kind string) bool {
+	return kind == KindDoor || kind == KindElevator || kind == KindGate
+}

@@ -32,6 +32,9 @@ func Parse(name string, data []byte, baseDir string) (*Config, error) {
 	d := newDecoder(p)
 	cfg := &Config{File: name}
 	d.decode(root, reflect.ValueOf(cfg).Elem(), "")
+	if d.exhausted() {
+		return nil, p.sorted()
+	}
 	setDefaults(cfg, d.present)
 	c := newChecker(cfg, p, d, root, baseDir)
 	c.check()

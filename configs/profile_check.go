@@ -126,12 +126,12 @@ func checkProfile(p *problems, d *decoder, prof *Profile, root *yaml.Node) {
 		at := func(ptr any) *yaml.Node { return d.node(ptr, pt) }
 		switch first, dup := byName[pt.Name]; {
 		case pt.Name == "":
-			p.check(at(pt), "point %d: name is required", i)
+			p.check(at(pt), "points[%d]: name is required", i)
 			continue
 		case !pointNameRE.MatchString(pt.Name):
 			p.check(at(&pt.Name), "point name %q: want lower case letters, digits and _ starting with a letter", pt.Name)
 		case dup:
-			p.check(at(&pt.Name), "duplicate point name %q (first at line %d)", pt.Name, d.node(&prof.Points[first].Name).Line)
+			p.check(at(&pt.Name), "duplicate point name %q (first at %s)", pt.Name, lineCol(d.node(&prof.Points[first].Name)))
 			continue
 		}
 		byName[pt.Name] = i
@@ -145,7 +145,7 @@ func checkProfile(p *problems, d *decoder, prof *Profile, root *yaml.Node) {
 		i, ok := byName[need.name]
 		if !ok {
 			if need.required {
-				p.check(missingAt, "a %s profile needs point %q (%s%s)", prof.Kind, need.name, need.class, writtenNote(need.written))
+				p.check(missingAt, "%s profile needs point %q (%s%s)", article(prof.Kind), need.name, need.class, writtenNote(need.written))
 			}
 			continue
 		}
@@ -182,7 +182,7 @@ func checkPoint(p *problems, d *decoder, pt *Point) {
 		p.check(at(&pt.Type), "point %q: type %q: want bool, int16, uint16, int32, uint32, float32, int64, uint64 or string", pt.Name, pt.Type)
 	}
 	if tableOK && typeOK && pt.Table.IsBits() && pt.Type != TypeBool {
-		p.check(at(&pt.Type), "point %q: a %s holds one bit: type must be bool", pt.Name, pt.Table)
+		p.check(at(&pt.Type), "point %q: %s holds one bit: type must be bool", pt.Name, tableWord(pt.Table))
 	}
 	if pt.Bit != nil {
 		switch {
@@ -194,7 +194,7 @@ func checkPoint(p *problems, d *decoder, pt *Point) {
 			p.check(at(&pt.Writable), "point %q: a bit inside a register cannot be written; use a coil or a whole register", pt.Name)
 		}
 	} else if tableOK && !pt.Table.IsBits() && pt.Type == TypeBool {
-		p.check(at(pt), "point %q: a bool in a %s register needs bit: 0-15", pt.Name, pt.Table)
+		p.check(at(pt), "point %q: a bool in %s needs bit: 0-15", pt.Name, tableWord(pt.Table))
 	}
 	for _, o := range []*Order{&pt.WordOrder, &pt.ByteOrder} {
 		if *o != "" && *o != OrderBig && *o != OrderLittle {
@@ -218,7 +218,7 @@ func checkPoint(p *problems, d *decoder, pt *Point) {
 		p.check(d.node(&pt.Scale, &pt.Offset, pt), "point %q: scale and offset apply only to numbers", pt.Name)
 	}
 	if pt.Writable && tableOK && pt.Table != TableCoil && pt.Table != TableHolding {
-		p.check(at(&pt.Writable), "point %q: only coils and holding registers are writable, not a %s", pt.Name, pt.Table)
+		p.check(at(&pt.Writable), "point %q: only coils and holding registers are writable, not %s", pt.Name, tableWord(pt.Table))
 	}
 	if tableOK && typeOK && pt.Count >= 0 {
 		size := pt.Elements()
@@ -229,4 +229,25 @@ func checkPoint(p *problems, d *decoder, pt *Point) {
 			p.check(at(&pt.Address), "point %q: address %d + %d runs past the end of the table (65535)", pt.Name, pt.Address, size)
 		}
 	}
+}
+
+// tableWord names a table in a sentence: "a coil", "an input register".
+func tableWord(t Table) string {
+	switch t {
+	case TableCoil:
+		return "a coil"
+	case TableDiscreteInput:
+		return "a discrete input"
+	case TableHolding:
+		return "a holding register"
+	}
+	return "an input register"
+}
+
+// article puts "a" or "an" before a kind: "a door", "an elevator".
+func article(kind string) string {
+	if kind == KindElevator {
+		return "an " + kind
+	}
+	return "a " + kind
 }

@@ -63,6 +63,9 @@ func ParseProfile(name string, data []byte) (*Profile, error) {
 	d := newDecoder(p)
 	var prof Profile
 	d.decode(root, reflect.ValueOf(&prof).Elem(), "")
+	if d.exhausted() {
+		return nil, p.sorted()
+	}
 	prof.File = name
 	for i := range prof.Points {
 		pt := &prof.Points[i]

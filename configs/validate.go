@@ -110,8 +110,8 @@ func (c *checker) checkUpstream(u *Upstream) {
 	if tp == "" || strings.ContainsAny(tp, "+#\x00") || strings.HasPrefix(tp, "/") || strings.HasSuffix(tp, "/") || strings.Contains(tp, "//") {
 		c.errorf(c.at(&u.TopicPrefix, u), "upstream.topic_prefix %q: want levels such as jusha/v1, without +, #, or a leading or trailing /", tp)
 	}
-	if u.ClientID == "" {
-		c.errorf(c.at(&u.ClientID, u), "upstream.client_id must not be empty")
+	if u.TLS != (TLS{}) && !slices.ContainsFunc(u.Brokers, usesTLS) {
+		c.errorf(c.at(&u.TLS, u), "upstream.tls is set but no broker URL uses TLS (tls://, ssl://, mqtts:// or wss://)")
 	}
 	if (u.TLS.CertFile == "") != (u.TLS.KeyFile == "") {
 		c.errorf(c.at(&u.TLS.CertFile, &u.TLS.KeyFile, &u.TLS), "upstream.tls: cert_file and key_file go together (mutual TLS)")
@@ -170,7 +170,7 @@ func (c *checker) checkAccess(a *Access) {
 		case s.ID == "":
 			c.errorf(c.at(&s.ID, s), "access.signers[%d]: id is required", i)
 		case dup:
-			c.errorf(c.at(&s.ID, s), "access.signers: id %q given twice (first at line %d)", s.ID, c.at(&a.Signers[first].ID).Line)
+			c.errorf(c.at(&s.ID, s), "access.signers: id %q given twice (first at %s)", s.ID, lineCol(c.at(&a.Signers[first].ID)))
 		default:
 			ids[s.ID] = i
 		}
@@ -205,7 +205,7 @@ func (c *checker) checkRules(rules map[string]RuleConfig, field *map[string]Rule
 		case !KnownEventType(name):
 			c.errorf(keyAt, "rules: unknown event type %q", name)
 		case kind != "" && ek != "" && ek != kind:
-			c.errorf(keyAt, "rules: %q is not an event of a %s", name, kind)
+			c.errorf(keyAt, "rules: %q is not an event of %s", name, article(kind))
 		}
 		if r.Severity != "" && !KnownSeverity(r.Severity) {
 			c.errorf(sub("severity"), "rules.%s.severity %q: want critical, high, medium, low or info", name, r.Severity)

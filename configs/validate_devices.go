@@ -25,7 +25,7 @@ func (c *checker) checkDevices() {
 			c.errorf(c.at(&d.ID, d), "device id %q: want lower case letters, digits and -", d.ID)
 		case ids[d.ID] != nil:
 			first := ids[d.ID]
-			c.errorf(c.at(&d.ID, d), "device id %q given twice (first at line %d:%d)", d.ID, first.Line, first.Column)
+			c.errorf(c.at(&d.ID, d), "device id %q given twice (first at %s)", d.ID, lineCol(first))
 		default:
 			ids[d.ID] = orNode(c.at(&d.ID, d), &yaml.Node{})
 		}
@@ -51,8 +51,8 @@ func (c *checker) checkDevices() {
 		default:
 			c.errorf(c.at(&d.CredentialType, d), "%s: credential_type %q: want card, qr or pin", label, d.CredentialType)
 		}
-		if d.Zone != "" && !nameRE.MatchString(d.Zone) {
-			c.errorf(c.at(&d.Zone, d), "%s: zone %q: want lower case letters, digits and -", label, d.Zone)
+		if d.Kind != KindElevator && d.LowestFloor != 0 {
+			c.errorf(c.at(&d.LowestFloor), "%s: lowest_floor applies only to elevators", label)
 		}
 		if kindOK {
 			c.checkRules(d.Rules, &d.Rules, d.Kind)
@@ -137,7 +137,7 @@ func (c *checker) resolveProfile(d *Device, label string, kindOK bool) {
 			c.errorf(at, "%s: %v", label, res.err)
 		}
 	case kindOK && res.prof.Kind != d.Kind:
-		c.errorf(at, "%s: profile %q is for a %s, not a %s", label, d.Profile, res.prof.Kind, d.Kind)
+		c.errorf(at, "%s: profile %q is for %s, not %s", label, d.Profile, article(res.prof.Kind), article(d.Kind))
 	default:
 		d.Resolved = res.prof
 	}

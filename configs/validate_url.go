@@ -150,3 +150,13 @@ func unwrapURLError(err error) error {
 	}
 	return err
 }
+
+// usesTLS reports whether a broker URL's scheme means TLS.
+func usesTLS(raw string) bool {
+	scheme, _, _ := strings.Cut(raw, "://")
+	switch scheme {
+	case "tls", "ssl", "mqtts", "wss":
+		return true
+	}
+	return false
+}
