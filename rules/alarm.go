@@ -118,6 +118,9 @@ func alarmKey(device, typ string) string { return device + "/" + typ }
 // raise opens an alarm on s and queues its raised event. Called with e.mu held.
 func (e *Engine) raise(d *device, s *slot, t time.Time, data map[string]any) {
 	key := alarmKey(d.id, s.typ)
+	if e.counters[key] < e.counterFloor {
+		e.counters[key] = e.counterFloor
+	}
 	e.counters[key]++
 	if data == nil {
 		data = make(map[string]any, 1)
