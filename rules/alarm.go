@@ -175,10 +175,16 @@ func (e *Engine) event(a *Alarm, typ string, ph events.Phase, r events.Route, t 
 // (MQTT delivers at least once) is still answered well.
 func (e *Engine) forget(a *Alarm) {
 	delete(e.alarms, a.ID)
+	e.remember(a.ID)
 	for _, id := range a.EventIDs {
 		delete(e.byEvent, id)
+		e.remember(id)
 	}
-	e.recent[e.recentNext%len(e.recent)] = a.ID
+}
+
+// remember keeps id among the last ids of forgotten alarms and their events.
+func (e *Engine) remember(id string) {
+	e.recent[e.recentNext%len(e.recent)] = id
 	e.recentNext++
 }
 

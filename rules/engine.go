@@ -105,7 +105,7 @@ func NewEngine(cfg *configs.Config, opts Options, emit func(events.Event), log *
 		wake:    make(chan struct{}, 1),
 		devices: make(map[string]*device, len(cfg.Devices)),
 		alarms:  make(map[string]*Alarm), byEvent: make(map[string]string),
-		counters: make(map[string]uint64), recent: make([]string, 256),
+		counters: make(map[string]uint64), recent: make([]string, 1024),
 		entries: make(map[string]grantRec), unknown: make(map[string]bool),
 		outputs: make(map[outputKey]*output),
 	}
