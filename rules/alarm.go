@@ -118,6 +118,9 @@ func alarmKey(device, typ string) string { return device + "/" + typ }
 // raise opens an alarm on s and queues its raised event. Called with e.mu held.
 func (e *Engine) raise(d *device, s *slot, t time.Time, data map[string]any) {
 	key := alarmKey(d.id, s.typ)
+	if e.counters[key] < e.counterFloor {
+		e.counters[key] = e.counterFloor
+	}
 	e.counters[key]++
 	if data == nil {
 		data = make(map[string]any, 1)
@@ -172,10 +175,16 @@ func (e *Engine) event(a *Alarm, typ string, ph events.Phase, r events.Route, t 
 // (MQTT delivers at least once) is still answered well.
 func (e *Engine) forget(a *Alarm) {
 	delete(e.alarms, a.ID)
+	e.remember(a.ID)
 	for _, id := range a.EventIDs {
 		delete(e.byEvent, id)
+		e.remember(id)
 	}
-	e.recent[e.recentNext%len(e.recent)] = a.ID
+}
+
+// remember keeps id among the last ids of forgotten alarms and their events.
+func (e *Engine) remember(id string) {
+	e.recent[e.recentNext%len(e.recent)] = id
 	e.recentNext++
 }
 

@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
-	"sort"
 	"sync"
 	"time"
 
@@ -51,19 +50,21 @@ type Engine struct {
 	escalation params
 	wake       chan struct{}
 
-	mu         sync.Mutex
-	devices    map[string]*device
-	order      []*device
-	alarms     map[string]*Alarm
-	byEvent    map[string]string
-	counters   map[string]uint64
-	recent     []string
-	recentNext int
-	entries    map[string]grantRec
-	unknown    map[string]bool
-	outputs    map[outputKey]*output
-	lastPrune  time.Time
-	maxShare   time.Duration
+	mu       sync.Mutex
+	devices  map[string]*device
+	order    []*device
+	alarms   map[string]*Alarm
+	byEvent  map[string]string
+	counters map[string]uint64
+	// counterFloor is where alarm numbers continue after a lost state.
+	counterFloor uint64
+	recent       []string
+	recentNext   int
+	entries      map[string]grantRec
+	unknown      map[string]bool
+	outputs      map[outputKey]*output
+	lastPrune    time.Time
+	maxShare     time.Duration
 
 	queue     []events.Event
 	spare     []events.Event
@@ -104,7 +105,7 @@ func NewEngine(cfg *configs.Config, opts Options, emit func(events.Event), log *
 		wake:    make(chan struct{}, 1),
 		devices: make(map[string]*device, len(cfg.Devices)),
 		alarms:  make(map[string]*Alarm), byEvent: make(map[string]string),
-		counters: make(map[string]uint64), recent: make([]string, 256),
+		counters: make(map[string]uint64), recent: make([]string, 1024),
 		entries: make(map[string]grantRec), unknown: make(map[string]bool),
 		outputs: make(map[outputKey]*output),
 	}
@@ -163,174 +164,6 @@ func (e *Engine) newDevice(cfg *configs.Config, dc *configs.Device) (*device, er
 		return nil, fmt.Errorf("%w: device %q: unknown kind %q (want door, elevator or gate)", ErrConfig, dc.ID, dc.Kind)
 	}
 	return d, nil
-}
-
-// Observe evaluates one reading. Readings of one device must come in order.
-func (e *Engine) Observe(r drivers.Reading) {
-	t := r.Time
-	if t.IsZero() {
-		t = e.now()
-	}
-	e.mu.Lock()
-	d := e.devices[r.Device]
-	if d == nil {
-		if !e.unknown[r.Device] {
-			e.unknown[r.Device] = true
-			e.log.Warn("reading from a device not in the config; ignored", "device", r.Device)
-		}
-		e.mu.Unlock()
-		return
-	}
-	e.observeOnline(d, r, t)
-	if d.online && r.Quality == drivers.Good {
-		switch {
-		case d.door != nil:
-			d.door.observe(d, &r, t)
-		case d.elev != nil:
-			d.elev.observe(&r, t)
-		case d.gate != nil:
-			d.gate.observe(d, &r, t)
-		}
-		e.evalDevice(d, t)
-	}
-	e.unlockAndFlush()
-}
-
-// observeOnline turns changes of r.Online into device.offline and
-// device.online. The first reading only sets the state, unless it
-// contradicts a restored one. Called with e.mu held.
-func (e *Engine) observeOnline(d *device, r drivers.Reading, t time.Time) {
-	if d.known && r.Online == d.online {
-		return
-	}
-	d.known = true
-	if r.Online == d.online {
-		return
-	}
-	d.online = r.Online
-	if !r.Online {
-		d.resetVisibility()
-		if d.offline.alarm == nil && !d.offline.p.disabled {
-			data := map[string]any{}
-			if r.Err != nil {
-				data["error"] = r.Err.Error()
-			}
-			e.raise(d, &d.offline, t, data)
-		}
-		return
-	}
-	if d.offline.alarm != nil {
-		e.clearSlot(&d.offline, t, TypeDeviceOnline, nil)
-	}
-}
-
-// resetVisibility forgets the last seen inputs of d: what happened while it
-// was offline is unknown, so the first reading back only sets the state.
-func (d *device) resetVisibility() {
-	switch {
-	case d.door != nil:
-		d.door.seen = false
-	case d.elev != nil:
-		d.elev.seen = false
-	case d.gate != nil:
-		d.gate.seen = false
-	}
-}
-
-// evalDevice steps every rule of d at t. Called with e.mu held.
-func (e *Engine) evalDevice(d *device, t time.Time) {
-	switch {
-	case d.door != nil:
-		d.door.eval(e, d, t)
-	case d.elev != nil:
-		d.elev.eval(e, d, t)
-	case d.gate != nil:
-		d.gate.eval(e, d, t)
-	}
-	e.evalAccess(d, t)
-}
-
-// apply carries out a slot's action with data built only when raising.
-func (e *Engine) apply(d *device, s *slot, act action, t time.Time, data func() map[string]any) {
-	switch act {
-	case raise:
-		var m map[string]any
-		if data != nil {
-			m = data()
-		}
-		e.raise(d, s, t, m)
-	case clear:
-		e.clearSlot(s, t, s.typ, nil)
-	}
-}
-
-// Tick evaluates the time-based conditions at now (held open, trapped,
-// hold-downs, ack timeouts) without a new reading.
-func (e *Engine) Tick(now time.Time) {
-	e.mu.Lock()
-	for _, d := range e.order {
-		if d.online && d.known {
-			e.evalDevice(d, now)
-		}
-	}
-	e.escalate(now)
-	if now.Sub(e.lastPrune) >= time.Second {
-		e.pruneEntries(now)
-		e.lastPrune = now
-	}
-	if e.saveRetry {
-		e.saveRetry, e.dirty = false, true
-	}
-	e.unlockAndFlush()
-}
-
-// Ack records that the platform signed for an alarm. id is an alarm id or
-// the id of one of the alarm's events. Acking twice is not an error.
-func (e *Engine) Ack(id, by string, at time.Time) error {
-	e.mu.Lock()
-	if aid, ok := e.byEvent[id]; ok {
-		id = aid
-	}
-	a := e.alarms[id]
-	if a == nil {
-		recent := e.wasRecent(id)
-		e.mu.Unlock()
-		if recent {
-			return nil
-		}
-		return fmt.Errorf("%w: %q", ErrUnknownAlarm, id)
-	}
-	if !a.Acked {
-		a.Acked, a.AckedBy, a.AckedAt = true, by, at
-		e.log.Info("alarm acknowledged", "alarm", a.ID, "by", by)
-		if a.Escalated {
-			e.updateOutputs()
-		}
-		if a.done() {
-			e.forget(a)
-		}
-		e.dirty = true
-	}
-	e.unlockAndFlush()
-	return nil
-}
-
-// OpenAlarms returns the alarms the engine tracks: raised and not cleared,
-// or cleared but still waiting for an ack. Oldest first.
-func (e *Engine) OpenAlarms() []Alarm {
-	e.mu.Lock()
-	out := make([]Alarm, 0, len(e.alarms))
-	for _, a := range e.alarms {
-		out = append(out, copyAlarm(a))
-	}
-	e.mu.Unlock()
-	sort.Slice(out, func(i, j int) bool {
-		if !out[i].RaisedAt.Equal(out[j].RaisedAt) {
-			return out[i].RaisedAt.Before(out[j].RaisedAt)
-		}
-		return out[i].ID < out[j].ID
-	})
-	return out
 }
 
 // enqueue adds an event for the next flush. Called with e.mu held.

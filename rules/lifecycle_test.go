@@ -97,6 +97,9 @@ func TestAck(t *testing.T) {
 	if err := e.Ack("g1/gate.forced_open/1", "centre", at(101)); err != nil {
 		t.Errorf("ack of a finished alarm (a redelivered ack): %v", err)
 	}
+	if err := e.Ack("01JDX3EVENT", "centre", at(101)); err != nil {
+		t.Errorf("redelivered ack by event id of a finished alarm: %v", err)
+	}
 	if err := e.Ack("g1/gate.forced_open/9", "centre", at(101)); !errors.Is(err, ErrUnknownAlarm) {
 		t.Errorf("ack of unknown id: err = %v", err)
 	}

@@ -96,7 +96,8 @@ func (e *Engine) snapshot(pending []events.Event) ([]byte, error) {
 	return b, nil
 }
 
-// restore loads the saved state: counters, the alarms still tracked, each
+// restore loads the saved state (a Load error is returned; an undecodable
+// state is logged and replaced): counters, the alarms still tracked, each
 // attached to its rule on its device, and the events still to emit (they
 // leave on the first flush, from Run or the first reading). An alarm whose
 // device or rule is no longer configured is cleared. Called before the
@@ -113,11 +114,20 @@ func (e *Engine) restore() error {
 		return nil
 	}
 	var st state
-	if err := json.Unmarshal(b, &st); err != nil {
-		return fmt.Errorf("rules: decode saved state: %w", err)
+	err = json.Unmarshal(b, &st)
+	if err == nil && st.Version != stateVersion {
+		err = fmt.Errorf("version %d, want %d", st.Version, stateVersion)
 	}
-	if st.Version != stateVersion {
-		return fmt.Errorf("rules: saved state has version %d, want %d", st.Version, stateVersion)
+	if err != nil {
+		// A damaged state must not keep the gateway from watching its
+		// devices. The alarms it held are lost; their ids are not reused:
+		// every n continues above the current Unix time in seconds, which
+		// no counter raising one per alarm can have reached.
+		e.counterFloor = uint64(max(e.now().Unix(), 0))
+		e.dirty = true
+		e.log.Error("saved alarm state unreadable; starting without it", "err", err,
+			"next_alarm_n_from", e.counterFloor+1)
+		return nil
 	}
 	for k, n := range st.Counters {
 		e.counters[k] = n

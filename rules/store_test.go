@@ -5,8 +5,10 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/jusha-ean/edge/events"
 )
@@ -142,4 +144,51 @@ func TestPendingEventsSurviveACrash(t *testing.T) {
 	if len(rec3.all()) != 0 {
 		t.Errorf("pending events emitted twice: %q", rec3.lines())
 	}
+}
+
+func TestDamagedStateDoesNotReuseIDs(t *testing.T) {
+	cfg := config(dev("d1", "door", ""))
+	for _, b := range []string{"{not json", `{"version":99,"counters":{"d1/door.forced_open":3}}`} {
+		e, rec := newEngine(t, cfg, Options{Store: &memStore{b: []byte(b)}})
+		play(e, cfg, []step{R(0, open, false), R(1, open, true)})
+		evs := rec.all()
+		want := "d1/door.forced_open/" + strconv.FormatInt(t0.Unix()+1, 10)
+		if len(evs) != 1 || evs[0].AlarmID != want {
+			t.Errorf("state %q: events %+v, want one with alarm id %s", b, evs, want)
+		}
+	}
+}
+
+func FuzzRestore(f *testing.F) {
+	cfg := config(dev("d1", "door", "a1"), dev("e1", "elevator", "b1"), dev("g1", "gate", ""))
+	mem := &memStore{}
+	e, _ := newEngine(f, cfg, Options{Store: mem})
+	play(e, cfg, []step{R(0, open, false), R(1, open, true), on("g1", arm(0, "down", false)),
+		on("g1", arm(1, "mid", false)), on("e1", Off(2)), T(61)})
+	f.Add(mem.b)
+	f.Add([]byte(`{"version":1,"alarms":[null,{"id":"x"},{"id":"d1/door.sos/2","type":"door.sos","device":"d1"}]}`))
+	f.Add([]byte(`{}`))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		e, err := NewEngine(cfg, Options{Store: &memStore{b: b}, Now: func() time.Time { return t0 }},
+			func(events.Event) {}, quietLog())
+		if err != nil {
+			t.Fatalf("NewEngine on saved state %q: %v", b, err)
+		}
+		before := map[string]bool{}
+		for _, a := range e.OpenAlarms() {
+			before[a.ID] = true
+		}
+		rec := &recorder{}
+		e.emit = rec.emit
+		play(e, cfg, []step{R(100, open, false), R(101, open, true), on("e1", car(100, false, false, false)),
+			on("g1", arm(100, "down", false)), on("g1", arm(101, "up", false)), T(200)})
+		for _, ev := range rec.all() {
+			if ev.Phase == events.Raised && before[ev.AlarmID] {
+				t.Errorf("alarm id %s reused", ev.AlarmID)
+			}
+		}
+		for _, a := range e.OpenAlarms() {
+			_ = e.Ack(a.ID, "fuzz", at(300))
+		}
+	})
 }
