@@ -55,6 +55,7 @@ type Controller struct {
 	now     func() time.Time
 	unlock  time.Duration
 	devices map[string]*devState
+	stats   controllerStats
 }
 
 // devState is one device's baseline and actuation queue.
@@ -148,6 +149,7 @@ func (c *Controller) Observe(r drivers.Reading) {
 		return
 	}
 	d := c.store.Decide(ds.dev, typ, credV.Text(), r.Time)
+	c.count(d)
 	ev := decisionEvent(ds, d, typ, "reader", r.Time)
 	c.enqueue(ds, job{grant: d.Granted, floors: d.Floors, event: &ev})
 }
@@ -159,6 +161,7 @@ func (c *Controller) enqueue(ds *devState, j job) {
 	select {
 	case ds.jobs <- j:
 	default:
+		c.stats.queueFull.Add(1)
 		c.log.Error("actuation queue full: decision not actuated", "device", ds.dev.ID)
 		if j.event != nil {
 			j.event.Data["actuated"] = false
@@ -189,6 +192,7 @@ func (c *Controller) work(ctx context.Context, ds *devState) {
 	unlocked := false
 	lock := func(ctx context.Context) {
 		if err := c.release(ctx, ds, len(enabled)); err != nil {
+			c.stats.actuateFailed.Add(1)
 			c.log.Error("relock failed", "device", ds.dev.ID, "err", err)
 		}
 		unlocked, enabled = false, nil
@@ -207,6 +211,10 @@ func (c *Controller) work(ctx context.Context, ds *devState) {
 			var err error
 			if j.grant {
 				enabled, err = c.actuate(ctx, ds, j.floors, enabled)
+				if err != nil {
+					c.stats.actuateFailed.Add(1)
+					c.log.Error("actuation failed", "device", ds.dev.ID, "err", err)
+				}
 				unlocked = true
 				relock.Reset(c.unlock)
 			}
