@@ -1,9 +1,11 @@
 package access
 
 import (
+	"context"
 	"encoding/binary"
 	"fmt"
 	"sync"
+	"time"
 
 	bolt "go.etcd.io/bbolt"
 )
@@ -125,4 +127,24 @@ func (s *Store) FlushUsage() error {
 		return fmt.Errorf("whitelist: flush usage: %w", err)
 	}
 	return nil
+}
+
+// UsageFlushInterval is how often Run writes the daily usage counters.
+const UsageFlushInterval = 10 * time.Second
+
+// Run writes the daily usage counters every UsageFlushInterval until ctx
+// ends, then once more. A failed flush is logged and retried on the next tick.
+func (s *Store) Run(ctx context.Context) error {
+	t := time.NewTicker(UsageFlushInterval)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return s.FlushUsage()
+		case <-t.C:
+			if err := s.FlushUsage(); err != nil {
+				s.log.Error("whitelist usage flush failed", "err", err)
+			}
+		}
+	}
 }

@@ -1,0 +1,36 @@
+package access
+
+import "sync/atomic"
+
+// Stats counts what a controller did since it started, for /metrics.
+type Stats struct {
+	Granted       uint64 // decisions granted (reader, API, remote open)
+	Denied        uint64 // decisions denied
+	APIRejected   uint64 // local API requests refused (auth, malformed, unknown device)
+	EmitFailed    uint64 // API decisions refused because their event was not stored
+	QueueFull     uint64 // grants not actuated because the device's queue was full
+	OpenRejected  uint64 // remote opens refused
+	ActuateFailed uint64 // device writes that failed
+}
+
+type controllerStats struct {
+	granted, denied, apiRejected, emitFailed, queueFull, openRejected, actuateFailed atomic.Uint64
+}
+
+// Stats returns the controller's counters.
+func (c *Controller) Stats() Stats {
+	s := &c.stats
+	return Stats{
+		Granted: s.granted.Load(), Denied: s.denied.Load(), APIRejected: s.apiRejected.Load(),
+		EmitFailed: s.emitFailed.Load(), QueueFull: s.queueFull.Load(), OpenRejected: s.openRejected.Load(),
+		ActuateFailed: s.actuateFailed.Load(),
+	}
+}
+
+func (c *Controller) count(d Decision) {
+	if d.Granted {
+		c.stats.granted.Add(1)
+	} else {
+		c.stats.denied.Add(1)
+	}
+}
