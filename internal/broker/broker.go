@@ -7,6 +7,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"sync"
 
 	mqtt "github.com/mochi-mqtt/server/v2"
 	"github.com/mochi-mqtt/server/v2/hooks/auth"
@@ -17,6 +18,8 @@ import (
 type Broker struct {
 	srv  *mqtt.Server
 	addr string
+	once sync.Once
+	cerr error
 }
 
 // Start starts a broker listening on addr ("127.0.0.1:0" picks a free port).
@@ -44,7 +47,7 @@ func Start(ctx context.Context, addr string, log *slog.Logger) (*Broker, error) 
 	b := &Broker{srv: srv, addr: tcp.Address()}
 	go func() {
 		<-ctx.Done()
-		_ = srv.Close()
+		_ = b.Close()
 	}()
 	return b, nil
 }
@@ -56,4 +59,8 @@ func (b *Broker) Addr() string { return b.addr }
 func (b *Broker) URL() string { return "tcp://" + b.addr }
 
 // Close stops the broker and drops its clients.
-func (b *Broker) Close() error { return b.srv.Close() }
+// It is safe to call more than once (mochi's own Close is not).
+func (b *Broker) Close() error {
+	b.once.Do(func() { b.cerr = b.srv.Close() })
+	return b.cerr
+}

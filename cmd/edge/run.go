@@ -1,0 +1,83 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/jusha-ean/edge/configs"
+	"github.com/jusha-ean/edge/gateway"
+)
+
+func runDaemon(ctx context.Context, args []string, _, stderr io.Writer) error {
+	fs := newFlags("run", "edge run [-c FILE] [--log-level debug|info|warn|error] [--log-format text|json]", stderr)
+	path := fs.String("c", defaultConfig, "config `FILE`")
+	level := fs.String("log-level", "info", "log level: debug, info, warn or error")
+	format := fs.String("log-format", "text", "log format: text or json")
+	if err := parse(fs, args, false); err != nil {
+		return err
+	}
+	log, err := newLogger(stderr, *level, *format)
+	if err != nil {
+		fmt.Fprintln(stderr, err)
+		fs.Usage()
+		return errUsage
+	}
+	cfg, err := configs.Load(*path)
+	if err != nil {
+		var list configs.ErrorList
+		if errors.As(err, &list) {
+			for _, e := range list {
+				fmt.Fprintln(stderr, e.Error())
+			}
+		}
+		return fmt.Errorf("config %s: not started", *path)
+	}
+	ver, _ := buildInfo()
+	gw, err := gateway.New(cfg, gateway.Options{Log: log, Version: ver})
+	if err != nil {
+		return err
+	}
+	// SIGHUP reloads the config; an invalid one is refused and logged.
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	defer signal.Stop(hup)
+	go func() {
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-hup:
+				next, err := configs.Load(*path)
+				if err != nil {
+					log.Error("config reload refused; the running config stays", "file", *path, "err", err)
+					continue
+				}
+				if err := gw.Reload(ctx, next); err != nil {
+					log.Error("config reload failed; the running config stays", "file", *path, "err", err)
+				}
+			}
+		}
+	}()
+	return gw.Run(ctx)
+}
+
+func newLogger(w io.Writer, level, format string) (*slog.Logger, error) {
+	var lv slog.Level
+	if err := lv.UnmarshalText([]byte(level)); err != nil {
+		return nil, fmt.Errorf("bad --log-level %q", level)
+	}
+	opts := &slog.HandlerOptions{Level: lv}
+	switch format {
+	case "text":
+		return slog.New(slog.NewTextHandler(w, opts)), nil
+	case "json":
+		return slog.New(slog.NewJSONHandler(w, opts)), nil
+	}
+	return nil, fmt.Errorf("bad --log-format %q", format)
+}

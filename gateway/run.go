@@ -1,0 +1,149 @@
+package gateway
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"time"
+
+	"github.com/jusha-ean/edge/configs"
+	"github.com/jusha-ean/edge/events"
+)
+
+// part is one running component with its own stop.
+type part struct {
+	name   string
+	cancel context.CancelFunc
+	done   chan error
+}
+
+func (g *Gateway) start(name string, run func(ctx context.Context) error) *part {
+	ctx, cancel := context.WithCancel(context.Background())
+	p := &part{name: name, cancel: cancel, done: make(chan error, 1)}
+	go func() {
+		err := run(ctx)
+		if err != nil && !errors.Is(err, context.Canceled) {
+			g.log.Error("part stopped", "part", name, "err", err)
+		}
+		p.done <- err
+	}()
+	return p
+}
+
+// stop ends a part and waits for it at most timeout.
+func (p *part) stop(timeout time.Duration) error {
+	p.cancel()
+	select {
+	case err := <-p.done:
+		if errors.Is(err, context.Canceled) {
+			return nil
+		}
+		return err
+	case <-time.After(timeout):
+		return fmt.Errorf("%s did not stop within %v", p.name, timeout)
+	}
+}
+
+// Run starts every part, raises gateway.started, and blocks until ctx ends
+// or a part fails. Shutdown is ordered under a deadline: stop polling and
+// access actuation, let the rules finish, give the uplink a moment to
+// deliver what the outbox holds, then flush telemetry and close the stores.
+// What the uplink did not deliver stays in the outbox for the next start.
+func (g *Gateway) Run(ctx context.Context) error {
+	defer g.close()
+	failed := make(chan error, 8)
+	watch := func(p *part) {
+		go func() {
+			err := <-p.done
+			p.done <- err // keep it for stop
+			if err != nil && !errors.Is(err, context.Canceled) {
+				select {
+				case failed <- fmt.Errorf("%s: %w", p.name, err):
+				default:
+				}
+			}
+		}()
+	}
+
+	var webPart *part
+	if g.web != nil {
+		webPart = g.start("http", g.web.Run)
+		watch(webPart)
+	}
+	upPart := g.start("uplink", g.up.Run)
+	var telPart *part
+	if g.tel != nil {
+		telPart = g.start("telemetry", g.tel.Run)
+	}
+	rulesPart := g.start("rules", g.rules.Run)
+	ctrlPart := g.start("access", g.ctrl.Run)
+
+	host, _ := os.Hostname()
+	started := events.New("gateway.started", g.cfg.Gateway, time.Now(), events.Info, events.RouteRecord)
+	started.Data = map[string]any{"version": g.opts.Version, "devices": len(g.cfg.Devices), "host": host,
+		"whitelist_version": g.wl.Version()}
+	g.emit(started)
+
+	pollPart := g.start("drivers", func(ctx context.Context) error {
+		g.links.run(ctx, g.onReading)
+		return nil
+	})
+	g.log.Info("gateway running", "site", g.cfg.Site, "gateway", g.cfg.Gateway,
+		"devices", len(g.cfg.Devices), "broker", g.cfg.Upstream.Brokers, "state_dir", g.cfg.StateDir)
+
+	var runErr error
+	select {
+	case <-ctx.Done():
+	case runErr = <-failed:
+	}
+	g.log.Info("gateway stopping")
+
+	// Ordered shutdown.
+	var errs []error
+	errs = append(errs, ctrlPart.stop(5*time.Second))  // relock what is unlocked, while links still run
+	errs = append(errs, pollPart.stop(5*time.Second))  // no new readings
+	errs = append(errs, rulesPart.stop(3*time.Second)) // last alarm state saved
+	g.drain(g.opts.DrainTimeout)
+	errs = append(errs, upPart.stop(5*time.Second)) // offline status, disconnect
+	if telPart != nil {
+		errs = append(errs, telPart.stop(5*time.Second))
+	}
+	if webPart != nil {
+		errs = append(errs, webPart.stop(5*time.Second))
+	}
+	if err := errors.Join(errs...); err != nil {
+		g.log.Warn("shutdown", "err", err)
+	}
+	st := g.ob.Stats()
+	g.log.Info("gateway stopped", "outbox_depth", st.Depth, "last_sequence", st.LastSeq)
+	return runErr
+}
+
+// drain waits, at most timeout, for the uplink to deliver what the outbox
+// holds while it is connected.
+func (g *Gateway) drain(timeout time.Duration) {
+	deadline := time.NewTimer(timeout)
+	defer deadline.Stop()
+	tick := time.NewTicker(20 * time.Millisecond)
+	defer tick.Stop()
+	for g.ob.Stats().Depth > 0 && g.up.Connected() {
+		select {
+		case <-deadline.C:
+			return
+		case <-tick.C:
+		}
+	}
+}
+
+// Reload applies a new config: the links whose devices changed restart
+// their polling, the others keep going. Other changes (broker, rules,
+// whitelist keys) need a restart, and are logged as such.
+func (g *Gateway) Reload(_ context.Context, next *configs.Config) error {
+	restarted, err := g.links.reload(next.Devices)
+	if err != nil {
+		return err
+	}
+	g.log.Info("config reloaded", "links_restarted", restarted)
+	return nil
+}
