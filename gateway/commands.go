@@ -2,6 +2,7 @@ package gateway
 
 import (
 	"context"
+	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -71,9 +72,29 @@ func (g *Gateway) cmdWhitelist(ctx context.Context, payload []byte) (string, err
 	return id, nil
 }
 
-// cmdOpen carries out a signed remote open.
+// cmdOpen carries out a signed remote open. The reply names the command's
+// id, read from the signed payload (for correlation only: the controller
+// verifies the signature before it acts).
 func (g *Gateway) cmdOpen(ctx context.Context, payload []byte) (string, error) {
-	return "", g.ctrl.HandleOpen(ctx, payload)
+	return openID(payload), g.ctrl.HandleOpen(ctx, payload)
+}
+
+func openID(envelope []byte) string {
+	var env access.Envelope
+	if json.Unmarshal(envelope, &env) != nil {
+		return ""
+	}
+	doc, err := base64.StdEncoding.DecodeString(env.Payload)
+	if err != nil {
+		return ""
+	}
+	var c struct {
+		ID string `json:"id"`
+	}
+	if json.Unmarshal(doc, &c) != nil {
+		return ""
+	}
+	return c.ID
 }
 
 func readToken(path string) (string, error) {

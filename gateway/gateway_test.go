@@ -1,6 +1,7 @@
 package gateway_test
 
 import (
+	"bytes"
 	"context"
 	"crypto/ed25519"
 	"crypto/rand"
@@ -8,10 +9,12 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"io"
 	"log/slog"
 	"os"
 	"path/filepath"
 	"strconv"
+	"sync"
 	"testing"
 	"time"
 
@@ -23,37 +26,49 @@ import (
 	"github.com/jusha-ean/edge/internal/testbed"
 )
 
-// rig is one gateway on real parts: Mosquitto, a simulated door on Modbus
-// TCP, and a stand-in platform subscribed to the gateway's topics.
+// rig is one gateway on real parts: Mosquitto, simulated controllers on
+// Modbus TCP, and a stand-in platform subscribed to the gateway's topics.
 type rig struct {
 	t      *testing.T
 	dir    string
 	cfg    *configs.Config
 	door   *sim.Sim
+	lift   *sim.Sim
+	gate   *sim.Sim
 	broker *testbed.Broker
 	plat   *platform.Platform
 	signer ed25519.PrivateKey
 	key    []byte
+	logs   *lockedBuf
+	gw     *gateway.Gateway
 	stop   func()
 }
 
-func newRig(t *testing.T) *rig {
+type rigOptions struct {
+	// kinds of the simulated devices: door-a1-lobby, lift-a1, gate-north.
+	kinds []string
+	// extra is YAML appended at the top level (rules:, upstream tweaks).
+	upstream string
+	rules    string
+	http     string
+}
+
+const (
+	doorID = "door-a1-lobby"
+	liftID = "lift-a1"
+	gateID = "gate-north"
+)
+
+func newRig(t *testing.T, opts ...rigOptions) *rig {
 	t.Helper()
-	r := &rig{t: t, dir: t.TempDir()}
+	o := rigOptions{kinds: []string{configs.KindDoor}}
+	if len(opts) > 0 {
+		o = opts[0]
+	}
+	r := &rig{t: t, dir: t.TempDir(), logs: &lockedBuf{}}
 	r.broker = testbed.Mosquitto(t, testbed.MosquittoOptions{})
 	ctx, cancel := context.WithCancel(context.Background())
 	t.Cleanup(cancel)
-	p, err := configs.Builtin(configs.KindDoor)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if r.door, err = sim.New(configs.KindDoor, p, 1); err != nil {
-		t.Fatal(err)
-	}
-	doorAddr, err := r.door.Serve(ctx, "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
 	pub, priv, _ := ed25519.GenerateKey(rand.Reader)
 	r.signer = priv
 	r.key = make([]byte, 32)
@@ -62,29 +77,59 @@ func newRig(t *testing.T) *rig {
 	if err := os.WriteFile(keyFile, []byte(hex.EncodeToString(r.key)+"\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
+	devices := ""
+	for _, kind := range o.kinds {
+		p, err := configs.Builtin(kind)
+		if err != nil {
+			t.Fatal(err)
+		}
+		sm, err := sim.New(kind, p, 1)
+		if err != nil {
+			t.Fatal(err)
+		}
+		addr, err := sm.Serve(ctx, "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		switch kind {
+		case configs.KindDoor:
+			r.door = sm
+			devices += fmt.Sprintf(deviceYAML, doorID, kind, addr, "Block A1 lobby", "a1", "qr", "")
+		case configs.KindElevator:
+			r.lift = sm
+			if err := sm.SetFloors(1, 18); err != nil {
+				t.Fatal(err)
+			}
+			devices += fmt.Sprintf(deviceYAML, liftID, kind, addr, "Block A1 lift", "a1", "card", "    lowest_floor: 1\n")
+		case configs.KindGate:
+			r.gate = sm
+			devices += fmt.Sprintf(deviceYAML, gateID, kind, addr, "North gate", "north", "card", "")
+		}
+	}
+	if o.http == "" {
+		o.http = "127.0.0.1:0"
+	}
 	cfgFile := filepath.Join(r.dir, "edge.yaml")
 	yaml := fmt.Sprintf(`site: wannan
 gateway: gw-01
 state_dir: %s
-upstream: { broker: %s }
-http: { listen: "127.0.0.1:0" }
+upstream:
+  broker: %s
+%s
+http: { listen: %q }
 access:
   key_file: %s
   signers: [{ id: central-2026, public_key: %q }]
+  unlock_time: 1s
+%s
 devices:
-  - id: door-a1-lobby
-    kind: door
-    profile: builtin/door
-    modbus: { url: "tcp://%s", unit_id: 1, timeout: 500ms }
-    poll: 50ms
-    location: Block A1 lobby
-    credential_type: qr
-`, filepath.Join(r.dir, "state"), r.broker.URL(), keyFile, base64.StdEncoding.EncodeToString(pub), doorAddr)
+%s`, filepath.Join(r.dir, "state"), r.broker.URL(), o.upstream, o.http, keyFile, base64.StdEncoding.EncodeToString(pub), o.rules, devices)
 	if err := os.WriteFile(cfgFile, []byte(yaml), 0o600); err != nil {
 		t.Fatal(err)
 	}
+	var err error
 	if r.cfg, err = configs.Load(cfgFile); err != nil {
-		t.Fatal(err)
+		t.Fatalf("%v\n%s", err, yaml)
 	}
 	if r.plat, err = platform.Connect(platform.Options{Broker: r.broker.URL(), Prefix: r.cfg.Prefix()}); err != nil {
 		t.Fatal(err)
@@ -93,13 +138,40 @@ devices:
 	return r
 }
 
+const deviceYAML = `  - id: %s
+    kind: %s
+    modbus: { url: "tcp://%s", unit_id: 1, timeout: 300ms, offline_after: 2, max_backoff: 1s }
+    poll: 50ms
+    location: %s
+    zone: %s
+    credential_type: %s
+%s`
+
+type lockedBuf struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *lockedBuf) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuf) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
+}
+
 // start runs the gateway in-process until the returned stop is called.
 func (r *rig) start() {
 	r.t.Helper()
-	gw, err := gateway.New(r.cfg, gateway.Options{Log: slog.New(slog.NewTextHandler(testWriter{r.t}, nil)), DrainTimeout: 2 * time.Second})
+	gw, err := gateway.New(r.cfg, gateway.Options{Log: slog.New(slog.NewTextHandler(io.MultiWriter(testWriter{r.t}, r.logs), nil)), DrainTimeout: 2 * time.Second})
 	if err != nil {
 		r.t.Fatal(err)
 	}
+	r.gw = gw
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- gw.Run(ctx) }()
