@@ -9,8 +9,9 @@ import (
 )
 
 // maxDecodeSteps bounds the work of one decode, so that a small file whose
-// anchors and aliases expand exponentially cannot hold the gateway.
-const maxDecodeSteps = 200000
+// anchors and aliases multiply its size cannot hold the gateway. A config of
+// 1,000 fully written devices takes about 20,000 steps.
+const maxDecodeSteps = 100000
 
 // decoder fills a Go value from a YAML node tree against the value's yaml
 // tags. Unlike yaml.v3's own decoder, it reports every unknown key and every
@@ -20,12 +21,13 @@ type decoder struct {
 	p *problems
 	// nodes maps a pointer to each decoded field (such as *Duration for
 	// &dev.Poll) to the node it came from, for presence and positions.
-	nodes map[any]*yaml.Node
-	steps int
+	nodes  map[any]*yaml.Node
+	fields map[reflect.Type]map[string]int
+	steps  int
 }
 
 func newDecoder(p *problems) *decoder {
-	return &decoder{p: p, nodes: map[any]*yaml.Node{}}
+	return &decoder{p: p, nodes: map[any]*yaml.Node{}, fields: map[reflect.Type]map[string]int{}}
 }
 
 // node returns the node the first recorded pointer came from, or nil.
@@ -115,7 +117,11 @@ func (d *decoder) decodeStruct(n *yaml.Node, v reflect.Value, path string) {
 		d.p.at(n, "%s: want a mapping, got %s", orTop(path), describe(n))
 		return
 	}
-	fields := yamlFields(v.Type())
+	fields, ok := d.fields[v.Type()]
+	if !ok {
+		fields = yamlFields(v.Type())
+		d.fields[v.Type()] = fields
+	}
 	for _, kv := range d.pairs(n, 0) {
 		name := kv.key.Value
 		i, ok := fields[name]

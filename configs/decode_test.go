@@ -26,14 +26,14 @@ func TestErrorFormat(t *testing.T) {
 func TestAliasBudget(t *testing.T) {
 	var b strings.Builder
 	b.WriteString("site: s\ngateway: g\nx-rules: &r {")
-	for i := range 400 {
+	for i := range 200 {
 		if i > 0 {
 			b.WriteString(", ")
 		}
 		fmt.Fprintf(&b, "r%d: {after: 1s}", i)
 	}
 	b.WriteString("}\nx-dev: &d {id: d, kind: door, modbus: {url: 'tcp://127.0.0.1:502'}, rules: *r}\ndevices: [")
-	for i := range 1000 {
+	for i := range 600 {
 		if i > 0 {
 			b.WriteString(", ")
 		}

@@ -32,7 +32,7 @@ func parseDocument(p *problems, data []byte) (root *yaml.Node) {
 			return nil
 		}
 		line, msg := yamlErrorLine(err)
-		p.atPos(line, 1, msg)
+		p.atPos(locateSyntaxError(data, err, line), 1, msg)
 		return nil
 	}
 	if len(doc.Content) == 0 {
@@ -58,6 +58,37 @@ func parseDocument(p *problems, data []byte) (root *yaml.Node) {
 }
 
 var yamlLineRE = regexp.MustCompile(`^yaml: line (\d+): (.*)$`)
+
+// maxLocateBytes bounds the files whose syntax errors are located line by
+// line (quadratic work).
+const maxLocateBytes = 64 << 10
+
+// locateSyntaxError finds the line of a syntax error. yaml.v3 reports the
+// line where the enclosing block starts rather than the faulty line, so
+// parse ever longer prefixes of the file: the first prefix that fails with
+// the same problem ends at the faulty line. Otherwise keep yaml's line.
+func locateSyntaxError(data []byte, err error, line int) int {
+	if len(data) > maxLocateBytes {
+		return line
+	}
+	_, want := yamlErrorLine(err)
+	end := 0
+	for n := 1; end < len(data); n++ {
+		next := bytes.IndexByte(data[end:], '\n')
+		if next < 0 {
+			end = len(data)
+		} else {
+			end += next + 1
+		}
+		var doc yaml.Node
+		if perr := yaml.Unmarshal(data[:end], &doc); perr != nil {
+			if _, msg := yamlErrorLine(perr); msg == want {
+				return n
+			}
+		}
+	}
+	return line
+}
 
 // yamlErrorLine splits "yaml: line 3: msg" into 3 and "msg". yaml.v3 does
 // not report the column of a syntax error.

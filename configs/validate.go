@@ -2,6 +2,7 @@ package configs
 
 import (
 	"encoding/base64"
+	"errors"
 	"regexp"
 	"slices"
 	"strings"
@@ -52,28 +53,17 @@ func (c *checker) errors() ErrorList {
 	out := c.p.sorted()
 	for _, ref := range c.profileOrder {
 		var list ErrorList
-		if asErrorList(c.profiles[ref].err, &list) {
+		if errors.As(c.profiles[ref].err, &list) {
 			out = append(out, list...)
 		}
 	}
 	return out
 }
 
-func asErrorList(err error, list *ErrorList) bool {
-	l, ok := err.(ErrorList)
-	if ok {
-		*list = l
-	}
-	return ok
-}
-
 func (c *checker) check() {
 	cfg := c.cfg
 	c.checkName(&cfg.Site, "site")
 	c.checkName(&cfg.Gateway, "gateway")
-	if cfg.StateDir == "" {
-		c.errorf(c.at(&cfg.StateDir), "state_dir must not be empty")
-	}
 	if cfg.Timezone != "" {
 		if _, err := time.LoadLocation(cfg.Timezone); err != nil {
 			c.errorf(c.at(&cfg.Timezone), "timezone %q: %v", cfg.Timezone, err)

@@ -1,6 +1,7 @@
 package configs
 
 import (
+	"errors"
 	"fmt"
 	"path/filepath"
 	"strings"
@@ -131,7 +132,7 @@ func (c *checker) resolveProfile(d *Device, label string, kindOK bool) {
 	switch {
 	case res.err != nil:
 		var list ErrorList
-		if asErrorList(res.err, &list) {
+		if errors.As(res.err, &list) {
 			c.errorf(at, "%s: profile %q has problems (listed below)", label, d.Profile)
 		} else {
 			c.errorf(at, "%s: %v", label, res.err)
