@@ -109,25 +109,37 @@ type RuleConfig struct {
 
 // Device is one Modbus controller: a door, an elevator or a gate.
 type Device struct {
-	ID             string                `yaml:"id"`
-	Kind           string                `yaml:"kind"`
-	Profile        string                `yaml:"profile"`
-	Modbus         Modbus                `yaml:"modbus"`
-	Poll           Duration              `yaml:"poll"`
-	Location       string                `yaml:"location"`
-	Zone           string                `yaml:"zone"`
-	CredentialType string                `yaml:"credential_type"`
-	LowestFloor    int                   `yaml:"lowest_floor"`
-	Rules          map[string]RuleConfig `yaml:"rules"`
+	ID   string `yaml:"id"`
+	Kind string `yaml:"kind"`
+	// Profile is "builtin/KIND" (the default) or a profile file's path,
+	// relative to the config file.
+	Profile  string   `yaml:"profile"`
+	Modbus   Modbus   `yaml:"modbus"`
+	Poll     Duration `yaml:"poll"`
+	Location string   `yaml:"location"`
+	Zone     string   `yaml:"zone"`
+	// CredentialType is what the device's reader reads: card (the
+	// default), qr or pin.
+	CredentialType string `yaml:"credential_type"`
+	// LowestFloor is, for an elevator, the floor of the first floor_enable
+	// coil (default 1; 0 and negative floors are allowed).
+	LowestFloor int                   `yaml:"lowest_floor"`
+	Rules       map[string]RuleConfig `yaml:"rules"`
 
-	// Resolved is the loaded profile named by Profile.
+	// Resolved is the loaded profile named by Profile. Devices naming the
+	// same profile share one *Profile: treat it as read only.
 	Resolved *Profile `yaml:"-"`
 }
 
 // Modbus is how a device is reached. Devices with the same URL share one link.
 type Modbus struct {
-	URL    string `yaml:"url"`
-	UnitID int    `yaml:"unit_id"`
+	// URL is tcp://HOST:PORT, tcp+tls://HOST:PORT, rtuovertcp://HOST:PORT
+	// or rtu:///dev/DEVICE with optional serial options baud, parity (N, E,
+	// O), data_bits (5-8) and stop_bits (1, 2) as a query.
+	URL string `yaml:"url"`
+	// UnitID is the Modbus unit (slave) id: 0-247 over TCP, 1-247 on a
+	// serial bus; default 1.
+	UnitID int `yaml:"unit_id"`
 	// Timeout bounds one request, Retries are extra tries within one poll.
 	Timeout Duration `yaml:"timeout"`
 	Retries *int     `yaml:"retries"`

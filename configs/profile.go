@@ -16,12 +16,15 @@ type Point struct {
 	Table   Table  `yaml:"table"`
 	Address uint16 `yaml:"address"`
 	Type    Type   `yaml:"type"`
-	// Bit selects one bit (0-15) of a register for a bool point.
-	Bit       *int    `yaml:"bit"`
-	WordOrder Order   `yaml:"word_order"`
-	ByteOrder Order   `yaml:"byte_order"`
-	Scale     float64 `yaml:"scale"`
-	Offset    float64 `yaml:"offset"`
+	// Bit selects one bit (0-15) of a register for a bool point. A loaded
+	// profile has it set for every bool in a holding or input register.
+	Bit       *int  `yaml:"bit"`
+	WordOrder Order `yaml:"word_order"`
+	ByteOrder Order `yaml:"byte_order"`
+	// Scale and Offset: value = raw * Scale + Offset. A loaded profile has
+	// Scale 1 where the file gives none; in a Point built in code, treat 0 as 1.
+	Scale  float64 `yaml:"scale"`
+	Offset float64 `yaml:"offset"`
 	// Length is the number of registers of a string point.
 	Length int `yaml:"length"`
 	// Count > 1 makes the point an array of consecutive values.
@@ -90,3 +93,13 @@ const (
 	OrderBig    Order = "big"
 	OrderLittle Order = "little"
 )
+
+// Point returns the point with the given name.
+func (p *Profile) Point(name string) (Point, bool) {
+	for _, pt := range p.Points {
+		if pt.Name == name {
+			return pt, true
+		}
+	}
+	return Point{}, false
+}
