@@ -83,6 +83,12 @@ func Decode(p configs.Point, regs []uint16) (Value, error) {
 	if err := CheckPoint(p); err != nil {
 		return Value{}, err
 	}
+	return decodeChecked(p, regs)
+}
+
+// decodeChecked is Decode for a point CheckPoint accepted (the poller checks
+// each point once, when the Manager is built).
+func decodeChecked(p configs.Point, regs []uint16) (Value, error) {
 	if p.Table.IsBits() {
 		return Value{}, fmt.Errorf("%w: point %q: table %s holds bits: use DecodeBits", ErrCodec, p.Name, p.Table)
 	}
@@ -110,6 +116,10 @@ func DecodeBits(p configs.Point, bits []bool) (Value, error) {
 	if err := CheckPoint(p); err != nil {
 		return Value{}, err
 	}
+	return decodeBitsChecked(p, bits)
+}
+
+func decodeBitsChecked(p configs.Point, bits []bool) (Value, error) {
 	if !p.Table.IsBits() {
 		return Value{}, fmt.Errorf("%w: point %q: table %s holds registers: use Decode", ErrCodec, p.Name, p.Table)
 	}

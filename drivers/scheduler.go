@@ -105,9 +105,9 @@ func (l *link) step(ctx context.Context, d *device) (Reading, bool) {
 		var v Value
 		var derr error
 		if bits != nil {
-			v, derr = DecodeBits(p, bits[from:to])
+			v, derr = decodeBitsChecked(p, bits[from:to])
 		} else {
-			v, derr = Decode(p, regs[from:to])
+			v, derr = decodeChecked(p, regs[from:to])
 		}
 		if derr != nil {
 			d.mu.Lock()

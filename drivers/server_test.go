@@ -44,13 +44,20 @@ func newMemory() *memory {
 	return &memory{coils: map[uint16]bool{}, discrete: map[uint16]bool{}, holding: map[uint16]uint16{}, input: map[uint16]uint16{}}
 }
 
-func startServer(t testing.TB, units ...uint8) *testServer {
-	t.Helper()
+// newHandler returns a testServer's handler with a memory per unit, not
+// listening yet.
+func newHandler(t testing.TB, units ...uint8) *testServer {
 	s := &testServer{t: t, units: map[uint8]*memory{}, holes: map[configs.Table]map[uint16]bool{},
 		slow: map[uint8]time.Duration{}, reqOf: map[uint8]int{}, clamp: map[uint16]uint16{}}
 	for _, u := range units {
 		s.units[u] = newMemory()
 	}
+	return s
+}
+
+func startServer(t testing.TB, units ...uint8) *testServer {
+	t.Helper()
+	s := newHandler(t, units...)
 	var err error
 	for range 5 { // the free port may be taken between the probe and the listen
 		s.addr = fmt.Sprintf("127.0.0.1:%d", testbed.FreePort(t))
