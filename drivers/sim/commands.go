@@ -32,6 +32,18 @@ func intArg(f func(s *Sim, n int) error) func(*Sim, []string) (string, error) {
 	}
 }
 
+func onOff(f func(s *Sim, on bool) error) func(*Sim, []string) (string, error) {
+	return func(s *Sim, args []string) (string, error) {
+		switch args[0] {
+		case "on":
+			return "ok", f(s, true)
+		case "off":
+			return "ok", f(s, false)
+		}
+		return "", fmt.Errorf("want on or off, got %q", args[0])
+	}
+}
+
 var errUsage = errors.New("unknown command")
 
 // commands returns the scenario commands of a kind, by name.
@@ -69,13 +81,9 @@ func commands(kind string) map[string]command {
 		add("trap", "trap   the car stops between floors with a passenger", 0, noArg((*Sim).Trap))
 		add("release", "release   the trapped car levels and opens", 0, noArg((*Sim).Release))
 		add("alarm", "alarm   the car's alarm button is pressed", 0, noArg((*Sim).PressAlarm))
-		add("inspection", "inspection on|off   inspection mode", 1, func(s *Sim, a []string) (string, error) {
-			on, err := strconv.ParseBool(map[string]string{"on": "true", "off": "false"}[a[0]])
-			if err != nil {
-				return "", fmt.Errorf("want on or off, got %q", a[0])
-			}
-			return "ok", s.Inspection(on)
-		})
+		add("inspection", "inspection on|off   inspection mode", 1, onOff((*Sim).Inspection))
+		add("cycling", "cycling on|off   someone keeps the car door cycling", 1, onOff((*Sim).DoorCycling))
+		add("contact", "contact on|off   the door contact reads open whatever the door does", 1, onOff((*Sim).DoorContactFault))
 		add("code", "code N   set the controller's fault code (0 clears)", 1, intArg(code))
 	case KindGate:
 		add("arrive", "arrive   a vehicle drives onto the loop", 0, noArg((*Sim).VehicleArrives))

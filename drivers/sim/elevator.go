@@ -17,6 +17,7 @@ const (
 	liftDoorMove  = 1500 * time.Millisecond
 	liftDwell     = 4 * time.Second
 	liftPressTime = 3 * time.Second
+	liftReopenGap = 500 * time.Millisecond
 	// liftZone is how far from a landing (in floors) the car still counts
 	// as level with it.
 	liftZone = 0.05
@@ -33,6 +34,9 @@ const (
 	doorOpening
 	doorOpenDwell
 	doorClosing
+	// doorShutBriefly is a door that has just closed and is about to reopen
+	// (DoorCycling): closed, but the car may not leave.
+	doorShutBriefly
 )
 
 // FloorWrite is one client write that touched the floor_enable coils, with
@@ -56,6 +60,9 @@ type elevator struct {
 
 	door     doorPhase
 	doorLeft time.Duration
+
+	cycling      bool // the door reopens each time it closes
+	contactFault bool // the door contact reads open whatever the door does
 
 	trapped    bool
 	evacuate   bool // occupied clears when the door next opens
@@ -135,6 +142,13 @@ func (e *elevator) stepDoor(d time.Duration) {
 		e.door, e.doorLeft = doorClosing, liftDoorMove
 	case doorClosing:
 		e.door, e.doorLeft = doorClosed, 0
+		if e.cycling {
+			// Shut for a moment, long enough for a poller to see, then
+			// reopening: the car cannot leave.
+			e.door, e.doorLeft = doorShutBriefly, liftReopenGap
+		}
+	case doorShutBriefly:
+		e.door, e.doorLeft = doorOpening, liftDoorMove
 	}
 }
 
@@ -193,7 +207,7 @@ func (e *elevator) move(d time.Duration) {
 }
 
 func (e *elevator) openDoor() {
-	if e.door == doorClosed || e.door == doorClosing {
+	if e.door == doorClosed || e.door == doorClosing || e.door == doorShutBriefly {
 		e.door, e.doorLeft = doorOpening, liftDoorMove
 	} else if e.door == doorOpenDwell {
 		e.doorLeft = liftDwell
@@ -213,7 +227,7 @@ func (e *elevator) sync() {
 	}
 	e.s.setInt("direction", int64(dir))
 	e.s.setBool("in_door_zone", level)
-	e.s.setBool("door_open", e.door != doorClosed)
+	e.s.setBool("door_open", e.contactFault || e.door != doorClosed && e.door != doorShutBriefly)
 	e.s.setBool("alarm_button", e.alarmLeft > 0)
 	e.s.setBool("inspection", e.inspection)
 }
@@ -365,4 +379,29 @@ func (s *Sim) EnabledFloors() []int {
 		return e.enabled()
 	}
 	return nil
+}
+
+// DoorCycling makes someone keep the car door cycling (holding the door,
+// blocking its sensor): at a stop it reopens each time it has shut, and the
+// car stays, until DoorCycling(false).
+func (s *Sim) DoorCycling(on bool) error {
+	return s.liftDo("door cycling", func(e *elevator) error {
+		e.cycling = on
+		if on && e.door == doorClosed && e.dir == 0 {
+			if _, level := e.at(); level {
+				e.openDoor()
+			}
+		}
+		return nil
+	})
+}
+
+// DoorContactFault makes the car door contact read open whatever the door
+// does (a failed door lock circuit), so door_open shows while the car
+// moves, until DoorContactFault(false).
+func (s *Sim) DoorContactFault(on bool) error {
+	return s.liftDo("door contact fault", func(e *elevator) error {
+		e.contactFault = on
+		return nil
+	})
 }

@@ -10,6 +10,8 @@ import (
 	"time"
 
 	"github.com/simonvetter/modbus"
+
+	"github.com/jusha-ean/edge/configs"
 )
 
 // record is what a recorder keeps, shared with the handlers derived from it.
@@ -189,4 +191,29 @@ func TestCommands(t *testing.T) {
 	if len(s.Commands()) < 8 {
 		t.Fatalf("gate commands: %v", s.Commands())
 	}
+}
+
+// FuzzCommand feeds console lines to every kind: never a panic.
+func FuzzCommand(f *testing.F) {
+	for _, line := range []string{"present 123", "set floor_enable 1,0,1", "set credential x", "call -3",
+		"fault exception:300", "set motor_current NaN", "set battery_volts 1e300", "code 99999", "get x"} {
+		f.Add(line)
+	}
+	sims := map[string]*Sim{}
+	for _, kind := range []string{KindDoor, KindElevator, KindGate} {
+		p, err := configs.Builtin(kind)
+		if err != nil {
+			f.Fatal(err)
+		}
+		s, err := New(kind, p, 1)
+		if err != nil {
+			f.Fatal(err)
+		}
+		sims[kind] = s
+	}
+	f.Fuzz(func(t *testing.T, line string) {
+		for _, s := range sims {
+			_, _ = s.Command(line)
+		}
+	})
 }
