@@ -8,6 +8,7 @@ import (
 	"math/rand/v2"
 	"net"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -40,7 +41,7 @@ type server struct {
 }
 
 // Serve starts serving the simulator as a Modbus TCP server on addr
-// ("127.0.0.1:0" picks a free port) and returns the address it listens on.
+// ("127.0.0.1:0" picks a free port; a "tcp://" prefix is allowed) and returns the address it listens on.
 // It steps the model with the wall clock (unless ManualClock) and stops,
 // closing every connection and releasing the port, when ctx ends; Wait
 // waits for that.
@@ -78,7 +79,7 @@ func serveAll(ctx context.Context, addr string, sims []*Sim) (*server, error) {
 		}
 		sv.sims[s.unit] = s
 	}
-	ln, err := net.Listen("tcp", addr)
+	ln, err := net.Listen("tcp", strings.TrimPrefix(addr, "tcp://"))
 	if err != nil {
 		return nil, fmt.Errorf("sim: serve: %w", err)
 	}
