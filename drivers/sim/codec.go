@@ -109,8 +109,7 @@ func (im *image) putBool(p *configs.Point, i int, b bool) {
 		regs[int(p.Address)+i] = boolReg(b)
 		return
 	}
-	bit := *p.Bit + i
-	a, mask := int(p.Address)+bit/16, uint16(1)<<(bit%16)
+	a, mask := int(p.Address)+i, bitMask(p)
 	if b {
 		regs[a] |= mask
 	} else {
@@ -218,7 +217,7 @@ func (im *image) getElem(p *configs.Point, i int) drivers.Value {
 		for _, r := range regs {
 			buf = append(buf, byte(r>>8), byte(r))
 		}
-		return drivers.Value{Type: p.Type, Str: strings.TrimRight(string(buf), "\x00")}
+		return drivers.Value{Type: p.Type, Str: strings.TrimRight(string(buf), "\x00 ")}
 	}
 	if p.WordOrder == configs.OrderLittle {
 		for a, b := 0, len(regs)-1; a < b; a, b = a+1, b-1 {
@@ -260,6 +259,16 @@ func (im *image) getBool(p *configs.Point, i int) bool {
 	if p.Bit == nil {
 		return regs[int(p.Address)+i] != 0
 	}
-	bit := *p.Bit + i
-	return regs[int(p.Address)+bit/16]&(1<<(bit%16)) != 0
+	return regs[int(p.Address)+i]&bitMask(p) != 0
+}
+
+// bitMask selects a bit point's bit in its register. Bit numbers count in
+// the register as the point's byte order reads it, so with little-endian
+// bytes bit 0 is the low bit of the second byte on the wire.
+func bitMask(p *configs.Point) uint16 {
+	b := *p.Bit
+	if p.ByteOrder == configs.OrderLittle {
+		b = (b + 8) % 16
+	}
+	return 1 << b
 }

@@ -41,7 +41,8 @@ func codecProfile() *configs.Profile {
 		{Name: "arr", Table: h, Address: 29, Type: configs.TypeUint16, Count: 3},
 		{Name: "flag", Table: h, Address: 32, Type: configs.TypeBool},
 		{Name: "bits", Table: h, Address: 33, Type: configs.TypeBool, Bit: bit(14), Count: 4},
-		{Name: "amps", Table: h, Address: 35, Type: configs.TypeUint32, Scale: 0.001},
+		{Name: "bit_lb", Table: h, Address: 37, Type: configs.TypeBool, Bit: bit(1), ByteOrder: configs.OrderLittle},
+		{Name: "amps", Table: h, Address: 38, Type: configs.TypeUint32, Scale: 0.001},
 	}}
 }
 
@@ -78,7 +79,8 @@ func TestSetGetRoundTrip(t *testing.T) {
 		{"arr", list(Number(1), Number(2), Number(3)), []uint16{1, 2, 3},
 			func(v drivers.Value) bool { return len(v.List) == 3 && v.List[2].Uint == 3 }},
 		{"flag", drivers.BoolValue(true), []uint16{1}, func(v drivers.Value) bool { return v.Bool() }},
-		{"bits", list(drivers.BoolValue(false), drivers.BoolValue(true), drivers.BoolValue(true)), []uint16{0x8000, 0x0001},
+		{"bit_lb", drivers.BoolValue(true), []uint16{0x0200}, func(v drivers.Value) bool { return v.Bool() }},
+		{"bits", list(drivers.BoolValue(false), drivers.BoolValue(true), drivers.BoolValue(true)), []uint16{0, 0x4000, 0x4000, 0},
 			func(v drivers.Value) bool {
 				return len(v.List) == 4 && !v.List[0].Bool() && v.List[1].Bool() && v.List[2].Bool() && !v.List[3].Bool()
 			}},

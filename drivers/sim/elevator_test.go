@@ -185,3 +185,43 @@ func TestLiftFloorEnable(t *testing.T) {
 		t.Fatal("call to a floor the lift does not serve accepted")
 	}
 }
+
+func TestLiftDoorCycling(t *testing.T) {
+	s, c := newSim(t, KindElevator)
+	must(t, s.DoorCycling(true))
+	must(t, s.Call(3))
+	opens, wasOpen := 0, c.bool("door_open")
+	for range 600 { // one minute
+		c.advance(100 * time.Millisecond)
+		if open := c.bool("door_open"); open && !wasOpen {
+			opens++
+		}
+		wasOpen = c.bool("door_open")
+		if c.bool("moving") {
+			t.Fatal("car left with its door cycling")
+		}
+	}
+	if opens < 5 {
+		t.Fatalf("door opened %d times in a minute, want it cycling", opens)
+	}
+	must(t, s.DoorCycling(false))
+	c.advance(time.Minute)
+	if c.num("floor") != 3 {
+		t.Fatalf("car did not go on to floor 3 once the door was let go: at %v", c.num("floor"))
+	}
+}
+
+func TestLiftDoorContactFault(t *testing.T) {
+	s, c := newSim(t, KindElevator)
+	must(t, s.Call(4))
+	must(t, s.DoorContactFault(true))
+	c.advance(2 * time.Second)
+	if !c.bool("moving") || !c.bool("door_open") {
+		t.Fatal("want door_open reading true while the car moves")
+	}
+	must(t, s.DoorContactFault(false))
+	c.advance(100 * time.Millisecond)
+	if c.bool("door_open") {
+		t.Fatal("contact still reads open")
+	}
+}

@@ -1,37 +1,26 @@
 package sim
 
 import (
-	"bytes"
 	"context"
 	"log"
 	"log/slog"
-	"os"
-	"path/filepath"
 	"testing"
 	"time"
 
 	"github.com/simonvetter/modbus"
-	"gopkg.in/yaml.v3"
 
 	"github.com/jusha-ean/edge/configs"
 )
 
-// loadProfile reads a built-in profile from the repository's files, so that
-// the tests follow the register maps that ship.
+// loadProfile returns the built-in profile of a kind, so that the tests
+// follow the register maps that ship.
 func loadProfile(t *testing.T, kind string) *configs.Profile {
 	t.Helper()
-	b, err := os.ReadFile(filepath.Join("..", "..", "configs", "profiles", kind+".yaml"))
+	p, err := configs.Builtin(kind)
 	if err != nil {
 		t.Fatal(err)
 	}
-	dec := yaml.NewDecoder(bytes.NewReader(b))
-	dec.KnownFields(true)
-	var p configs.Profile
-	if err := dec.Decode(&p); err != nil {
-		t.Fatalf("profile %s: %v", kind, err)
-	}
-	p.File = "builtin/" + kind
-	return &p
+	return p
 }
 
 // clock is a fake clock stepping one simulator.

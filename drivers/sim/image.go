@@ -40,8 +40,9 @@ func extent(p *configs.Point) (int, error) {
 			if *p.Bit < 0 || *p.Bit > 15 {
 				return 0, fmt.Errorf("point %q: bit %d out of range 0-15", p.Name, *p.Bit)
 			}
-			bits := *p.Bit + n
-			return int(p.Address) + (bits+15)/16, nil
+			// An array of bit points is one bit in each of consecutive
+			// registers, as the poller's codec reads it.
+			return int(p.Address) + n, nil
 		}
 		if p.Type == configs.TypeString && p.Length <= 0 {
 			return 0, fmt.Errorf("point %q: string needs a length in registers", p.Name)

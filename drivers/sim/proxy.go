@@ -1,6 +1,7 @@
 package sim
 
 import (
+	"bufio"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -60,8 +61,10 @@ func (sv *server) serveConn(c net.Conn) {
 		return
 	}
 	defer back.Close()
+	// Buffered readers take a frame's header and PDU in one read.
+	in, backIn := bufio.NewReader(c), bufio.NewReader(back)
 	for {
-		req, err := readFrame(c)
+		req, err := readFrame(in)
 		if err != nil {
 			if !errors.Is(err, io.EOF) && !errors.Is(err, net.ErrClosed) {
 				sv.log.Debug("sim: bad request frame, closing", "client", c.RemoteAddr().String(), "err", err)
@@ -76,7 +79,7 @@ func (sv *server) serveConn(c net.Conn) {
 			continue
 		}
 		f := s.noteRequest(req[7])
-		if !sv.answer(c, back, req, f) {
+		if !sv.answer(c, back, backIn, req, f) {
 			return
 		}
 	}
@@ -92,7 +95,7 @@ func (s *Sim) noteRequest(fc uint8) FaultMode {
 
 // answer answers one request under fault mode f; false closes the
 // connection.
-func (sv *server) answer(c, back net.Conn, req []byte, f FaultMode) bool {
+func (sv *server) answer(c, back net.Conn, backIn io.Reader, req []byte, f FaultMode) bool {
 	switch f.Kind {
 	case FaultNoAnswer:
 		return true
@@ -106,7 +109,7 @@ func (sv *server) answer(c, back net.Conn, req []byte, f FaultMode) bool {
 		sv.log.Warn("sim: forward request", "err", err)
 		return false
 	}
-	res, err := readFrame(back)
+	res, err := readFrame(backIn)
 	if err != nil {
 		sv.log.Warn("sim: read answer of modbus server", "err", err)
 		return false

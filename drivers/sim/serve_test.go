@@ -111,7 +111,7 @@ func TestServeAllRoutesByUnit(t *testing.T) {
 	gate, err := New(KindGate, loadProfile(t, KindGate), 2)
 	must(t, err)
 	ctx, cancel := context.WithCancel(context.Background())
-	addr, err := ServeAll(ctx, "127.0.0.1:0", door, gate)
+	addr, err := ServeAll(ctx, "tcp://127.0.0.1:0", door, gate)
 	must(t, err)
 	defer func() { cancel(); door.Wait(); gate.Wait() }()
 

@@ -8,6 +8,7 @@ import (
 	"math/rand/v2"
 	"net"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -40,7 +41,7 @@ type server struct {
 }
 
 // Serve starts serving the simulator as a Modbus TCP server on addr
-// ("127.0.0.1:0" picks a free port) and returns the address it listens on.
+// ("127.0.0.1:0" picks a free port; a "tcp://" prefix is allowed) and returns the address it listens on.
 // It steps the model with the wall clock (unless ManualClock) and stops,
 // closing every connection and releasing the port, when ctx ends; Wait
 // waits for that.
@@ -53,8 +54,16 @@ func (s *Sim) Serve(ctx context.Context, addr string) (string, error) {
 // serial bus do. A request for another unit id gets exception 0x0B
 // (gateway target failed to respond).
 func ServeAll(ctx context.Context, addr string, sims ...*Sim) (string, error) {
+	sv, err := serveAll(ctx, addr, sims)
+	if err != nil {
+		return "", err
+	}
+	return sv.ln.Addr().String(), nil
+}
+
+func serveAll(ctx context.Context, addr string, sims []*Sim) (*server, error) {
 	if len(sims) == 0 {
-		return "", errors.New("sim: serve: no simulators")
+		return nil, errors.New("sim: serve: no simulators")
 	}
 	sv := &server{
 		sims:  make(map[uint8]*Sim, len(sims)),
@@ -66,18 +75,18 @@ func ServeAll(ctx context.Context, addr string, sims ...*Sim) (string, error) {
 	}
 	for _, s := range sims {
 		if sv.sims[s.unit] != nil {
-			return "", fmt.Errorf("sim: serve: two simulators with unit id %d", s.unit)
+			return nil, fmt.Errorf("sim: serve: two simulators with unit id %d", s.unit)
 		}
 		sv.sims[s.unit] = s
 	}
-	ln, err := net.Listen("tcp", addr)
+	ln, err := net.Listen("tcp", strings.TrimPrefix(addr, "tcp://"))
 	if err != nil {
-		return "", fmt.Errorf("sim: serve: %w", err)
+		return nil, fmt.Errorf("sim: serve: %w", err)
 	}
 	sv.ln = ln
 	if err := sv.startBackend(); err != nil {
 		ln.Close()
-		return "", fmt.Errorf("sim: serve %s: %w", addr, err)
+		return nil, fmt.Errorf("sim: serve %s: %w", addr, err)
 	}
 	for _, s := range sims {
 		s.serving.Add(1)
@@ -86,7 +95,7 @@ func ServeAll(ctx context.Context, addr string, sims ...*Sim) (string, error) {
 	go sv.accept()
 	go sv.tick(ctx)
 	go sv.shutdown(ctx)
-	return ln.Addr().String(), nil
+	return sv, nil
 }
 
 func (s *Sim) logger() *slog.Logger {

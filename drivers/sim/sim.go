@@ -25,11 +25,11 @@ import (
 	"github.com/jusha-ean/edge/drivers"
 )
 
-// Device kinds.
+// Device kinds, as in configs.
 const (
-	KindDoor     = "door"
-	KindElevator = "elevator"
-	KindGate     = "gate"
+	KindDoor     = configs.KindDoor
+	KindElevator = configs.KindElevator
+	KindGate     = configs.KindGate
 )
 
 // Sentinel errors.
