@@ -40,7 +40,8 @@
 //	gate.fault                    medium    community  fault_code != 0
 //	access.probing                medium    community  count 5 denials at one device within window 60s
 //	access.sharing                medium    community  one entry granted in two zones within window 30s
-//	device.offline                medium    community  Reading.Online turns false; device.online (info, record) clears it
+//	device.offline                medium    community  Reading.Online turns false
+//	device.online                 info      record     Reading.Online turns true again: clears device.offline (same alarmid)
 //
 // clear_after defaults to 2s for contacts and fault codes, and 0 for the
 // windowed rules (probing, sharing, door cycling), which end when their
