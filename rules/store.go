@@ -19,7 +19,7 @@ const stateVersion = 1
 
 // StateFile is the name of the engine's state file under state_dir:
 // NewFileStore(filepath.Join(cfg.StateDir, rules.StateFile)).
-const StateFile = "rules-state.json"
+const StateFile = "alarms.json"
 
 // state is what the engine persists: the alarms it tracks, the last n of
 // every alarm id prefix, and the events made but not yet handed to emit.
