@@ -58,5 +58,6 @@
 // "alarm_type" naming the original type. If the rule (or alarm.escalated)
 // sets output_device and output_point, that coil is switched on through the
 // Actuator until the alarm is acknowledged. `alarm.escalated: {disabled:
-// true}` turns escalation off.
+// true}` turns escalation off. A cleared, escalated alarm that nobody
+// acknowledges is forgotten 24 hours after it cleared.
 package rules

@@ -106,6 +106,26 @@ func TestAck(t *testing.T) {
 	}
 }
 
+func TestUnackedAlarmsAreForgottenAfterADay(t *testing.T) {
+	cfg := config(dev("g1", "gate", ""))
+	e, _ := newEngine(t, cfg, Options{})
+	play(e, cfg, append(slices.Clone(forcedGate), arm(5, "down", false), T(7), T(61)))
+	if n := len(e.OpenAlarms()); n != 1 {
+		t.Fatalf("open alarms = %d, want the cleared, escalated one", n)
+	}
+	e.Tick(at(7 + 24*3600))
+	if n := len(e.OpenAlarms()); n != 1 {
+		t.Fatalf("forgotten too early: %d open", n)
+	}
+	e.Tick(at(8 + 24*3600))
+	if n := len(e.OpenAlarms()); n != 0 {
+		t.Fatalf("open alarms after a day = %d, want 0", n)
+	}
+	if err := e.Ack("g1/gate.forced_open/1", "centre", at(9+24*3600)); err != nil {
+		t.Errorf("late ack of a recently forgotten alarm: %v", err)
+	}
+}
+
 func TestAlarmIDsIncrease(t *testing.T) {
 	cfg := config(dev("d1", "door", ""))
 	e, rec := newEngine(t, cfg, Options{})

@@ -117,6 +117,7 @@ func (e *Engine) Tick(now time.Time) {
 	e.escalate(now)
 	if now.Sub(e.lastPrune) >= time.Second {
 		e.pruneEntries(now)
+		e.pruneAlarms(now)
 		e.lastPrune = now
 	}
 	if e.saveRetry {
