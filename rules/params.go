@@ -9,30 +9,41 @@ import (
 
 // Event types the engine raises. Each is also a key of the `rules:` config.
 const (
-	TypeDoorForcedOpen       = "door.forced_open"
-	TypeDoorHeldOpen         = "door.held_open"
-	TypeDoorTamper           = "door.tamper"
-	TypeDoorSOS              = "door.sos"
-	TypeElevatorTrapped      = "elevator.trapped"
-	TypeElevatorDoorMoving   = "elevator.door_open_moving"
-	TypeElevatorOutsideZone  = "elevator.stopped_outside_zone"
-	TypeElevatorFault        = "elevator.fault"
-	TypeElevatorAlarmButton  = "elevator.alarm_button"
-	TypeElevatorDoorCycling  = "elevator.door_cycling"
-	TypeGateStuckOpen        = "gate.stuck_open"
-	TypeGateForcedOpen       = "gate.forced_open"
-	TypeGateTailgating       = "gate.tailgating"
-	TypeGateFault            = "gate.fault"
-	TypeAccessProbing        = "access.probing"
-	TypeAccessSharing        = "access.sharing"
-	TypeDeviceOffline        = "device.offline"
-	TypeDeviceOnline         = "device.online"
-	TypeAlarmEscalated       = "alarm.escalated"
-	typeAccessGranted        = "access.granted"
-	typeAccessDenied         = "access.denied"
+	TypeDoorForcedOpen      = "door.forced_open"
+	TypeDoorHeldOpen        = "door.held_open"
+	TypeDoorTamper          = "door.tamper"
+	TypeDoorSOS             = "door.sos"
+	TypeElevatorTrapped     = "elevator.trapped"
+	TypeElevatorDoorMoving  = "elevator.door_open_moving"
+	TypeElevatorOutsideZone = "elevator.stopped_outside_zone"
+	TypeElevatorFault       = "elevator.fault"
+	TypeElevatorAlarmButton = "elevator.alarm_button"
+	TypeElevatorDoorCycling = "elevator.door_cycling"
+	TypeGateStuckOpen       = "gate.stuck_open"
+	TypeGateForcedOpen      = "gate.forced_open"
+	TypeGateTailgating      = "gate.tailgating"
+	TypeGateFault           = "gate.fault"
+	TypeAccessProbing       = "access.probing"
+	TypeAccessSharing       = "access.sharing"
+	TypeDeviceOffline       = "device.offline"
+	TypeDeviceOnline        = "device.online"
+	TypeAlarmEscalated      = "alarm.escalated"
+)
+
+// Event types the engine reads from the access decisions.
+const (
+	typeAccessGranted = "access.granted"
+	typeAccessDenied  = "access.denied"
+)
+
+const (
+	// defaultContactClearAfter is the hold-down of contacts and fault codes.
 	defaultContactClearAfter = 2 * time.Second
-	defaultButtonClearAfter  = 30 * time.Second
-	maxCount                 = 10000
+	// defaultButtonClearAfter is the hold-down of call buttons, so that a
+	// panicked series of presses is one alarm.
+	defaultButtonClearAfter = 30 * time.Second
+	// maxCount bounds a rule's count, which sizes a per-device ring.
+	maxCount = 10000
 )
 
 // params is one rule's effective settings for one device.
