@@ -46,8 +46,9 @@
 // clear_after defaults to 2s for contacts and fault codes, and 0 for the
 // windowed rules (probing, sharing, door cycling), which end when their
 // window empties. Every elevator rule is off while `inspection` is on.
-// While a device is offline its rules hold their state: nothing is raised
-// or cleared until it answers again. A door or arm found open when first
+// While a device is offline its point-driven rules hold their state:
+// nothing is raised or cleared until it answers again (access.probing and
+// access.sharing follow the access decisions and run on). A door or arm found open when first
 // seen (at start, or back from offline) is taken as authorized.
 //
 // # Escalation

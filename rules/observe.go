@@ -112,6 +112,10 @@ func (e *Engine) Tick(now time.Time) {
 	for _, d := range e.order {
 		if d.online && d.known {
 			e.evalDevice(d, now)
+		} else {
+			// Access rules follow the decisions, not the device's points,
+			// so they run on while its controller is unseen.
+			e.evalAccess(d, now)
 		}
 	}
 	e.escalate(now)
