@@ -17,8 +17,8 @@ type grantRec struct {
 // Notify feeds the engine an event produced elsewhere in the gateway:
 //   - access.granted (Subject the device, Data "entry" the whitelist entry
 //     id) puts a grant in force at the device: a door or gate opening within
-//     the rule's window is not forced; at a gate it counts one vehicle for
-//     tailgating; and two grants of one entry in different zones within the
+//     the rule's window is not forced (unless Data "actuated" is false: the
+//     unlock write failed); at a gate it counts one vehicle for tailgating; and two grants of one entry in different zones within the
 //     access.sharing window raise access.sharing.
 //   - access.denied counts toward access.probing at the device.
 //   - the engine's own alarm events, back from the outbox with their ids,
@@ -42,7 +42,10 @@ func (e *Engine) Notify(ev events.Event) {
 		}
 	case ev.Type == typeAccessGranted:
 		if d := e.devices[ev.Subject]; d != nil {
-			e.grant(d, t)
+			// A grant whose unlock write failed opened nothing.
+			if actuated, ok := ev.Data["actuated"].(bool); !ok || actuated {
+				e.grant(d, t)
+			}
 			if entry, ok := ev.Data["entry"].(string); ok && entry != "" {
 				e.checkSharing(d, entry, t)
 			}

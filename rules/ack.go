@@ -54,3 +54,21 @@ func (e *Engine) OpenAlarms() []Alarm {
 	})
 	return out
 }
+
+// keepUnacked is how long a cleared, escalated alarm waits for its ack
+// before the engine forgets it, so that a platform that never signs cannot
+// grow the state without bound. A late ack of it is an unknown alarm unless
+// it is still among the recently forgotten ids.
+const keepUnacked = 24 * time.Hour
+
+// pruneAlarms forgets cleared, escalated alarms nobody acked for keepUnacked.
+// Called with e.mu held.
+func (e *Engine) pruneAlarms(now time.Time) {
+	for _, a := range e.alarms {
+		if a.Cleared && a.Escalated && !a.Acked && now.Sub(a.ClearedAt) > keepUnacked {
+			e.log.Warn("forgetting an alarm never acknowledged", "alarm", a.ID, "cleared_at", a.ClearedAt)
+			e.forget(a)
+			e.dirty = true
+		}
+	}
+}

@@ -165,6 +165,9 @@ func (e *Engine) event(a *Alarm, typ string, ph events.Phase, r events.Route, t 
 	sev := a.Severity
 	if typ == TypeDeviceOnline {
 		sev, r = events.Info, events.RouteRecord
+		if d := e.devices[a.Device]; d != nil {
+			sev, r = d.onlineP.severity, d.onlineP.route
+		}
 	}
 	ev := events.New(typ, a.Device, t, sev, r)
 	ev.AlarmID, ev.Phase, ev.Data = a.ID, ph, data

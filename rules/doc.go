@@ -40,13 +40,15 @@
 //	gate.fault                    medium    community  fault_code != 0
 //	access.probing                medium    community  count 5 denials at one device within window 60s
 //	access.sharing                medium    community  one entry granted in two zones within window 30s
-//	device.offline                medium    community  Reading.Online turns false; device.online (info, record) clears it
+//	device.offline                medium    community  Reading.Online turns false
+//	device.online                 info      record     Reading.Online turns true again: clears device.offline (same alarmid)
 //
 // clear_after defaults to 2s for contacts and fault codes, and 0 for the
 // windowed rules (probing, sharing, door cycling), which end when their
 // window empties. Every elevator rule is off while `inspection` is on.
-// While a device is offline its rules hold their state: nothing is raised
-// or cleared until it answers again. A door or arm found open when first
+// While a device is offline its point-driven rules hold their state:
+// nothing is raised or cleared until it answers again (access.probing and
+// access.sharing follow the access decisions and run on). A door or arm found open when first
 // seen (at start, or back from offline) is taken as authorized.
 //
 // # Escalation
@@ -57,5 +59,6 @@
 // "alarm_type" naming the original type. If the rule (or alarm.escalated)
 // sets output_device and output_point, that coil is switched on through the
 // Actuator until the alarm is acknowledged. `alarm.escalated: {disabled:
-// true}` turns escalation off.
+// true}` turns escalation off. A cleared, escalated alarm that nobody
+// acknowledges is forgotten 24 hours after it cleared.
 package rules

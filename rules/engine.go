@@ -78,6 +78,7 @@ type device struct {
 	id, kind, location, zone string
 	online, known            bool
 	offline                  slot
+	onlineP                  params
 	probing                  slot
 	sharing                  slot
 	denials                  ring
@@ -96,8 +97,12 @@ func NewEngine(cfg *configs.Config, opts Options, emit func(events.Event), log *
 	if cfg == nil || emit == nil || log == nil {
 		return nil, fmt.Errorf("rules: NewEngine needs a config, an emit func and a logger")
 	}
-	if err := validateRules(cfg); err != nil {
+	warnings, err := validateRules(cfg)
+	if err != nil {
 		return nil, err
+	}
+	for _, w := range warnings {
+		log.Warn("rules config: " + w)
 	}
 	e := &Engine{
 		log: log, emit: emit, now: opts.Now, store: opts.Store, out: opts.Output,
@@ -142,6 +147,9 @@ func NewEngine(cfg *configs.Config, opts Options, emit func(events.Event), log *
 func (e *Engine) newDevice(cfg *configs.Config, dc *configs.Device) (*device, error) {
 	mk := func(typ string) slot {
 		s := slot{typ: typ, p: resolve(cfg, dc, typ)}
+		if !validOutput(cfg, s.p.outputDevice, s.p.outputPoint) {
+			s.p.outputDevice, s.p.outputPoint = "", ""
+		}
 		if s.p.outputDevice != "" {
 			k := outputKey{s.p.outputDevice, s.p.outputPoint}
 			if e.outputs[k] == nil {
@@ -152,6 +160,7 @@ func (e *Engine) newDevice(cfg *configs.Config, dc *configs.Device) (*device, er
 	}
 	d := &device{id: dc.ID, kind: dc.Kind, location: dc.Location, zone: dc.Zone, online: true,
 		offline: mk(TypeDeviceOffline), probing: mk(TypeAccessProbing), sharing: mk(TypeAccessSharing)}
+	d.onlineP = resolve(cfg, dc, TypeDeviceOnline)
 	d.denials = newRing(d.probing.p.count)
 	switch dc.Kind {
 	case configs.KindDoor:

@@ -83,6 +83,7 @@ type step struct {
 	vals    []any  // reading: name, value pairs (bool or number)
 	entry   string // grant: the whitelist entry
 	command string // command: the point written
+	failed  bool   // grant: the unlock write failed
 }
 
 func R(s float64, kv ...any) step            { return step{at: s, kind: 'r', vals: kv} }
@@ -142,6 +143,9 @@ func play(e *Engine, cfg *configs.Config, steps []step) {
 		case 'g':
 			ev := events.New("access.granted", d, at(s.at), events.Info, events.RouteRecord)
 			ev.Data = map[string]any{"entry": s.entry, "reason": "ok"}
+			if s.failed {
+				ev.Data["actuated"] = false
+			}
 			e.Notify(ev)
 		case 'd':
 			ev := events.New("access.denied", d, at(s.at), events.Low, events.RouteRecord)

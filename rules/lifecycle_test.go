@@ -3,6 +3,7 @@ package rules
 import (
 	"context"
 	"errors"
+	"log/slog"
 	"slices"
 	"strings"
 	"sync"
@@ -102,6 +103,26 @@ func TestAck(t *testing.T) {
 	}
 	if err := e.Ack("g1/gate.forced_open/9", "centre", at(101)); !errors.Is(err, ErrUnknownAlarm) {
 		t.Errorf("ack of unknown id: err = %v", err)
+	}
+}
+
+func TestUnackedAlarmsAreForgottenAfterADay(t *testing.T) {
+	cfg := config(dev("g1", "gate", ""))
+	e, _ := newEngine(t, cfg, Options{})
+	play(e, cfg, append(slices.Clone(forcedGate), arm(5, "down", false), T(7), T(61)))
+	if n := len(e.OpenAlarms()); n != 1 {
+		t.Fatalf("open alarms = %d, want the cleared, escalated one", n)
+	}
+	e.Tick(at(7 + 24*3600))
+	if n := len(e.OpenAlarms()); n != 1 {
+		t.Fatalf("forgotten too early: %d open", n)
+	}
+	e.Tick(at(8 + 24*3600))
+	if n := len(e.OpenAlarms()); n != 0 {
+		t.Fatalf("open alarms after a day = %d, want 0", n)
+	}
+	if err := e.Ack("g1/gate.forced_open/1", "centre", at(9+24*3600)); err != nil {
+		t.Errorf("late ack of a recently forgotten alarm: %v", err)
 	}
 }
 
@@ -296,8 +317,7 @@ func TestConfigErrors(t *testing.T) {
 		{"unknown rule", map[string]configs.RuleConfig{"door.opened": {}}, `unknown rule "door.opened"`},
 		{"bad severity", map[string]configs.RuleConfig{"door.held_open": {Severity: "urgent"}}, `unknown severity "urgent"`},
 		{"bad route", map[string]configs.RuleConfig{"door.held_open": {Route: "army"}}, `unknown route "army"`},
-		{"output device unknown", map[string]configs.RuleConfig{"alarm.escalated": {OutputDevice: "x", OutputPoint: "y"}}, `output_device "x"`},
-		{"output point missing", map[string]configs.RuleConfig{"alarm.escalated": {OutputDevice: "d1"}}, `go together`},
+		{"negative count", map[string]configs.RuleConfig{"access.probing": {Count: -1}}, `count -1`},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -308,6 +328,22 @@ func TestConfigErrors(t *testing.T) {
 				t.Errorf("err = %v, want ErrConfig containing %q", err, tc.want)
 			}
 		})
+	}
+	for _, rules := range []map[string]configs.RuleConfig{
+		{"alarm.escalated": {OutputDevice: "x", OutputPoint: "y"}},
+		{"door.sos": {OutputDevice: "d1"}},
+		{"access.granted": {Count: 3}},
+		{"access.probing": {Count: maxCount + 1}},
+	} {
+		cfg := config(dev("d1", "door", ""))
+		cfg.Rules = rules
+		var logs strings.Builder
+		if _, err := NewEngine(cfg, Options{}, func(events.Event) {}, slog.New(slog.NewTextHandler(&logs, nil))); err != nil {
+			t.Errorf("rules %v: %v, want a warning only", rules, err)
+		}
+		if !strings.Contains(logs.String(), "level=WARN") {
+			t.Errorf("rules %v: no warning logged: %s", rules, logs.String())
+		}
 	}
 	bad := config(dev("x1", "turnstile", ""))
 	if _, err := NewEngine(bad, Options{}, func(events.Event) {}, quietLog()); !errors.Is(err, ErrConfig) {
@@ -325,6 +361,18 @@ func TestOverrides(t *testing.T) {
 	evs := rec.all()
 	if len(evs) != 1 || evs[0].Severity != events.Critical || evs[0].Route != events.RouteStreet {
 		t.Errorf("events = %+v, want critical (top level) via street (device)", evs)
+	}
+}
+
+func TestDeviceOnlineSeverity(t *testing.T) {
+	cfg := config(dev("d1", "door", ""))
+	cfg.Rules = map[string]configs.RuleConfig{"device.online": {Severity: "low", Route: "community"}}
+	e, rec := newEngine(t, cfg, Options{})
+	play(e, cfg, []step{Off(0), R(5)})
+	evs := rec.all()
+	if len(evs) != 2 || evs[0].Severity != events.Medium || evs[1].Type != "device.online" ||
+		evs[1].Severity != events.Low || evs[1].Route != events.RouteCommunity || evs[1].AlarmID != evs[0].AlarmID {
+		t.Errorf("events = %+v", evs)
 	}
 }
 

@@ -112,11 +112,16 @@ func (e *Engine) Tick(now time.Time) {
 	for _, d := range e.order {
 		if d.online && d.known {
 			e.evalDevice(d, now)
+		} else {
+			// Access rules follow the decisions, not the device's points,
+			// so they run on while its controller is unseen.
+			e.evalAccess(d, now)
 		}
 	}
 	e.escalate(now)
 	if now.Sub(e.lastPrune) >= time.Second {
 		e.pruneEntries(now)
+		e.pruneAlarms(now)
 		e.lastPrune = now
 	}
 	if e.saveRetry {

@@ -1,9 +1,6 @@
 package rules
 
 import (
-	"fmt"
-	"sort"
-	"strings"
 	"time"
 
 	"github.com/jusha-ean/edge/configs"
@@ -12,30 +9,41 @@ import (
 
 // Event types the engine raises. Each is also a key of the `rules:` config.
 const (
-	TypeDoorForcedOpen       = "door.forced_open"
-	TypeDoorHeldOpen         = "door.held_open"
-	TypeDoorTamper           = "door.tamper"
-	TypeDoorSOS              = "door.sos"
-	TypeElevatorTrapped      = "elevator.trapped"
-	TypeElevatorDoorMoving   = "elevator.door_open_moving"
-	TypeElevatorOutsideZone  = "elevator.stopped_outside_zone"
-	TypeElevatorFault        = "elevator.fault"
-	TypeElevatorAlarmButton  = "elevator.alarm_button"
-	TypeElevatorDoorCycling  = "elevator.door_cycling"
-	TypeGateStuckOpen        = "gate.stuck_open"
-	TypeGateForcedOpen       = "gate.forced_open"
-	TypeGateTailgating       = "gate.tailgating"
-	TypeGateFault            = "gate.fault"
-	TypeAccessProbing        = "access.probing"
-	TypeAccessSharing        = "access.sharing"
-	TypeDeviceOffline        = "device.offline"
-	TypeDeviceOnline         = "device.online"
-	TypeAlarmEscalated       = "alarm.escalated"
-	typeAccessGranted        = "access.granted"
-	typeAccessDenied         = "access.denied"
+	TypeDoorForcedOpen      = "door.forced_open"
+	TypeDoorHeldOpen        = "door.held_open"
+	TypeDoorTamper          = "door.tamper"
+	TypeDoorSOS             = "door.sos"
+	TypeElevatorTrapped     = "elevator.trapped"
+	TypeElevatorDoorMoving  = "elevator.door_open_moving"
+	TypeElevatorOutsideZone = "elevator.stopped_outside_zone"
+	TypeElevatorFault       = "elevator.fault"
+	TypeElevatorAlarmButton = "elevator.alarm_button"
+	TypeElevatorDoorCycling = "elevator.door_cycling"
+	TypeGateStuckOpen       = "gate.stuck_open"
+	TypeGateForcedOpen      = "gate.forced_open"
+	TypeGateTailgating      = "gate.tailgating"
+	TypeGateFault           = "gate.fault"
+	TypeAccessProbing       = "access.probing"
+	TypeAccessSharing       = "access.sharing"
+	TypeDeviceOffline       = "device.offline"
+	TypeDeviceOnline        = "device.online"
+	TypeAlarmEscalated      = "alarm.escalated"
+)
+
+// Event types the engine reads from the access decisions.
+const (
+	typeAccessGranted = "access.granted"
+	typeAccessDenied  = "access.denied"
+)
+
+const (
+	// defaultContactClearAfter is the hold-down of contacts and fault codes.
 	defaultContactClearAfter = 2 * time.Second
-	defaultButtonClearAfter  = 30 * time.Second
-	maxCount                 = 10000
+	// defaultButtonClearAfter is the hold-down of call buttons, so that a
+	// panicked series of presses is one alarm.
+	defaultButtonClearAfter = 30 * time.Second
+	// maxCount bounds a rule's count, which sizes a per-device ring.
+	maxCount = 10000
 )
 
 // params is one rule's effective settings for one device.
@@ -91,6 +99,8 @@ func defaultParams(typ string) (params, bool) {
 		return params{window: 30 * time.Second, severity: events.Medium, route: events.RouteCommunity}, true
 	case TypeDeviceOffline:
 		return params{severity: events.Medium, route: events.RouteCommunity}, true
+	case TypeDeviceOnline:
+		return params{severity: events.Info, route: events.RouteRecord}, true
 	case TypeAlarmEscalated:
 		return params{}, true
 	}
@@ -104,7 +114,7 @@ func ruleTypes() []string {
 		TypeElevatorTrapped, TypeElevatorDoorMoving, TypeElevatorOutsideZone, TypeElevatorFault,
 		TypeElevatorAlarmButton, TypeElevatorDoorCycling,
 		TypeGateStuckOpen, TypeGateForcedOpen, TypeGateTailgating, TypeGateFault,
-		TypeAccessProbing, TypeAccessSharing, TypeDeviceOffline, TypeAlarmEscalated,
+		TypeAccessProbing, TypeAccessSharing, TypeDeviceOffline, TypeDeviceOnline, TypeAlarmEscalated,
 	}
 }
 
@@ -126,7 +136,7 @@ func (p *params) merge(rc configs.RuleConfig) {
 		p.clearAfter = rc.ClearAfter.D()
 	}
 	if rc.Count > 0 {
-		p.count = rc.Count
+		p.count = min(rc.Count, maxCount)
 	}
 	if rc.Severity != "" {
 		p.severity = events.Severity(rc.Severity)
@@ -156,52 +166,4 @@ func resolve(cfg *configs.Config, dev *configs.Device, typ string) params {
 		p.outputDevice, p.outputPoint = esc.outputDevice, esc.outputPoint
 	}
 	return p
-}
-
-// validateRules checks every rules block of cfg and returns all problems.
-func validateRules(cfg *configs.Config) error {
-	ids := make(map[string]bool, len(cfg.Devices))
-	for _, d := range cfg.Devices {
-		ids[d.ID] = true
-	}
-	var probs []string
-	check := func(where string, rules map[string]configs.RuleConfig) {
-		keys := make([]string, 0, len(rules))
-		for k := range rules {
-			keys = append(keys, k)
-		}
-		sort.Strings(keys)
-		for _, typ := range keys {
-			rc := rules[typ]
-			if _, ok := defaultParams(typ); !ok {
-				probs = append(probs, fmt.Sprintf("%s: unknown rule %q (want one of %s)", where, typ, strings.Join(ruleTypes(), ", ")))
-				continue
-			}
-			if rc.Severity != "" && events.Severity(rc.Severity).Rank() < 0 {
-				probs = append(probs, fmt.Sprintf("%s.%s: unknown severity %q (want critical, high, medium, low or info)", where, typ, rc.Severity))
-			}
-			switch events.Route(rc.Route) {
-			case "", events.RouteRecord, events.RouteCommunity, events.RouteStreet, events.RoutePolice:
-			default:
-				probs = append(probs, fmt.Sprintf("%s.%s: unknown route %q (want police, street, community or record)", where, typ, rc.Route))
-			}
-			if rc.Count < 0 || rc.Count > maxCount {
-				probs = append(probs, fmt.Sprintf("%s.%s: count %d out of range 1..%d", where, typ, rc.Count, maxCount))
-			}
-			if (rc.OutputDevice == "") != (rc.OutputPoint == "") {
-				probs = append(probs, fmt.Sprintf("%s.%s: output_device and output_point go together", where, typ))
-			}
-			if rc.OutputDevice != "" && !ids[rc.OutputDevice] {
-				probs = append(probs, fmt.Sprintf("%s.%s: output_device %q is not a configured device", where, typ, rc.OutputDevice))
-			}
-		}
-	}
-	check("rules", cfg.Rules)
-	for _, d := range cfg.Devices {
-		check("devices."+d.ID+".rules", d.Rules)
-	}
-	if len(probs) > 0 {
-		return fmt.Errorf("%w: %s", ErrConfig, strings.Join(probs, "; "))
-	}
-	return nil
 }

@@ -17,6 +17,10 @@ import (
 // stateVersion is the version of the persisted state format.
 const stateVersion = 1
 
+// StateFile is the name of the engine's state file under state_dir:
+// NewFileStore(filepath.Join(cfg.StateDir, rules.StateFile)).
+const StateFile = "alarms.json"
+
 // state is what the engine persists: the alarms it tracks, the last n of
 // every alarm id prefix, and the events made but not yet handed to emit.
 type state struct {

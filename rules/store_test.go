@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jusha-ean/edge/configs"
 	"github.com/jusha-ean/edge/events"
 )
 
@@ -191,4 +192,56 @@ func FuzzRestore(f *testing.F) {
 			_ = e.Ack(a.ID, "fuzz", at(300))
 		}
 	})
+}
+
+// TestRestartMidCondition restarts the engine while a timed condition holds:
+// the alarm neither clears nor raises again, and clears with its own id.
+func TestRestartMidCondition(t *testing.T) {
+	cases := []struct {
+		name        string
+		dev         configs.Device
+		before      []step
+		after       []step
+		wantRestart []string
+	}{
+		{name: "door held open", dev: dev("d1", "door", ""),
+			before:      []step{R(0, open, false), R(1, open, true, lock, true), T(31)},
+			after:       []step{T(32), R(40, open, true), T(45), R(50, open, false), T(52)},
+			wantRestart: []string{"d1/door.held_open/1 cleared"}},
+		{name: "elevator trapped", dev: dev("e1", "elevator", ""),
+			before:      []step{car(0, true, false, false), car(1, false, false, false, "occupied", true), T(46)},
+			after:       []step{car(50, false, false, false, "occupied", true), T(55), car(56, true, false, false), T(58)},
+			wantRestart: []string{"e1/elevator.trapped/1 cleared"}},
+		{name: "gate stuck open", dev: dev("g1", "gate", ""),
+			before:      []step{arm(0, "up", false), T(61)},
+			after:       []step{arm(62, "up", false), T(70), arm(80, "down", false), T(82)},
+			wantRestart: []string{"g1/gate.stuck_open/1 cleared"}},
+		{name: "gate tailgating", dev: dev("g1", "gate", ""),
+			before: []step{arm(0, "down", true), G("g1", 0.5, "car-1"), arm(1, "up", true), arm(3, "up", false),
+				arm(4, "up", true)},
+			after:       []step{arm(5, "up", false), T(6), arm(8, "down", false), T(10)},
+			wantRestart: []string{"g1/gate.tailgating/1 cleared"}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			store := &memStore{}
+			cfg := config(tc.dev)
+			e1, rec1 := newEngine(t, cfg, Options{Store: store})
+			play(e1, cfg, tc.before)
+			if len(rec1.all()) != 1 {
+				t.Fatalf("before the restart: %q", rec1.lines())
+			}
+			e2, rec2 := newEngine(t, cfg, Options{Store: store})
+			play(e2, cfg, tc.after)
+			var got []string
+			for _, ev := range rec2.all() {
+				if ev.Type != TypeAlarmEscalated {
+					got = append(got, ev.AlarmID+" "+string(ev.Phase))
+				}
+			}
+			if !slices.Equal(got, tc.wantRestart) {
+				t.Errorf("after the restart %q, want %q", got, tc.wantRestart)
+			}
+		})
+	}
 }
