@@ -191,4 +191,3 @@ func TestSharedSubscriptionSplitsEvents(t *testing.T) {
 	}
 	t.Logf("worker-1 %d, worker-2 %d", len(c1.events(t)), len(c2.events(t)))
 }
-
