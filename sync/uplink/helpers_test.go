@@ -248,3 +248,21 @@ func mosquitto(t *testing.T, opts testbed.MosquittoOptions) *testbed.Broker {
 func itoa(n int) string { return fmt.Sprint(n) }
 
 func contains(s, sub string) bool { return strings.Contains(s, sub) }
+
+func openSmall(t *testing.T, maxBytes int64) (*outbox.Outbox, error) {
+	t.Helper()
+	ob, err := outbox.Open(filepath.Join(t.TempDir(), "outbox.db"), outbox.Options{Source: "/jusha/" + testSite + "/" + testGateway, MaxBytes: maxBytes})
+	if err == nil {
+		t.Cleanup(func() { _ = ob.Close() })
+	}
+	return ob, err
+}
+
+func mustJSON(t *testing.T, v any) []byte {
+	t.Helper()
+	b, err := json.Marshal(v)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
