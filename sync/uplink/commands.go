@@ -49,6 +49,10 @@ func (u *Uplink) onCommand(_ mqtt.Client, m mqtt.Message) {
 		u.st.dropped.Add(1)
 		u.st.commandErrors.Add(1)
 		u.log.Warn("command dropped: queue full", "command", name, "bytes", len(m.Payload()), "queue", cap(u.cmds))
+		select {
+		case u.busy <- busyReply{name: name, reply: Reply{ID: topLevelID(cmd.payload), Error: "gateway busy: command queue full, send again later"}}:
+		default: // the reply queue is full too: the log line above is all
+		}
 	}
 }
 
@@ -70,6 +74,19 @@ func (u *Uplink) runCommands(ctx context.Context) {
 	}
 }
 
+// runBusyReplies answers the commands a full queue dropped, apart from
+// runCommands, which is busy with a handler when that happens.
+func (u *Uplink) runBusyReplies(ctx context.Context) {
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case b := <-u.busy:
+			u.reply(ctx, b.name, b.reply)
+		}
+	}
+}
+
 // dispatch checks a command and runs its handler. A panicking handler is
 // answered with an error, not a crash.
 func (u *Uplink) dispatch(ctx context.Context, cmd command) (r Reply) {
@@ -79,17 +96,7 @@ func (u *Uplink) dispatch(ctx context.Context, cmd command) (r Reply) {
 	if !json.Valid(cmd.payload) {
 		return Reply{Error: ErrMalformed.Error()}
 	}
-	var head struct {
-		ID any `json:"id"`
-	}
-	if err := json.Unmarshal(cmd.payload, &head); err == nil {
-		switch id := head.ID.(type) {
-		case string:
-			r.ID = id
-		case float64:
-			r.ID = fmt.Sprint(id)
-		}
-	}
+	r.ID = topLevelID(cmd.payload)
 	u.mu.Lock()
 	h := u.handlers[cmd.name]
 	u.mu.Unlock()
@@ -115,6 +122,28 @@ func (u *Uplink) dispatch(ctx context.Context, cmd command) (r Reply) {
 	}
 	r.OK = true
 	return r
+}
+
+// topLevelID returns the "id" member of a JSON object, or "".
+func topLevelID(payload []byte) string {
+	var head struct {
+		ID any `json:"id"`
+	}
+	if len(payload) == 0 || json.Unmarshal(payload, &head) != nil {
+		return ""
+	}
+	switch id := head.ID.(type) {
+	case string:
+		return id
+	case float64:
+		return fmt.Sprint(id)
+	}
+	return ""
+}
+
+type busyReply struct {
+	name  string
+	reply Reply
 }
 
 func (u *Uplink) reply(ctx context.Context, name string, r Reply) {

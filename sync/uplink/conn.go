@@ -20,6 +20,7 @@ import (
 func (u *Uplink) Run(ctx context.Context) error {
 	g, ctx := errgroup.WithContext(ctx)
 	g.Go(func() error { u.runCommands(ctx); return nil })
+	g.Go(func() error { u.runBusyReplies(ctx); return nil })
 	g.Go(func() error { u.runStates(ctx); return nil })
 	g.Go(func() error { return u.runLink(ctx) })
 	return g.Wait()

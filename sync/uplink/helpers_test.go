@@ -141,21 +141,30 @@ func subscribe(t *testing.T, url, clientID, filter string, persistent bool) *sub
 		s.msgs = append(s.msgs, message{Topic: m.Topic(), Payload: append([]byte(nil), m.Payload()...), Retained: m.Retained()})
 		s.mu.Unlock()
 	}
+	subscribed := make(chan mqtt.Token, 1)
 	o := mqtt.NewClientOptions().AddBroker(url).SetClientID(clientID).
 		SetCleanSession(!persistent).SetAutoReconnect(true).SetMaxReconnectInterval(500 * time.Millisecond).
 		SetConnectRetry(true).SetConnectRetryInterval(200 * time.Millisecond).
 		SetOrderMatters(true).SetDefaultPublishHandler(handler).
-		SetOnConnectHandler(func(c mqtt.Client) { c.Subscribe(filter, 1, handler) })
+		SetOnConnectHandler(func(c mqtt.Client) {
+			tok := c.Subscribe(filter, 1, handler) // again after every reconnect
+			select {
+			case subscribed <- tok:
+			default:
+			}
+		})
 	s.c = mqtt.NewClient(o)
 	tok := s.c.Connect()
 	if !tok.WaitTimeout(10*time.Second) || tok.Error() != nil {
 		t.Fatalf("subscriber connect: %v", tok.Error())
 	}
-	// Subscribed once the OnConnect handler's SUBACK is in: probe with a
-	// retained-free round trip on the filter's own connection.
-	st := s.c.Subscribe(filter, 1, handler)
-	if !st.WaitTimeout(10*time.Second) || st.Error() != nil {
-		t.Fatalf("subscribe %s: %v", filter, st.Error())
+	select {
+	case st := <-subscribed:
+		if !st.WaitTimeout(10*time.Second) || st.Error() != nil {
+			t.Fatalf("subscribe %s: %v", filter, st.Error())
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatalf("subscribe %s: not done", filter)
 	}
 	t.Cleanup(func() { s.c.Disconnect(100) })
 	return s
@@ -239,3 +248,21 @@ func mosquitto(t *testing.T, opts testbed.MosquittoOptions) *testbed.Broker {
 func itoa(n int) string { return fmt.Sprint(n) }
 
 func contains(s, sub string) bool { return strings.Contains(s, sub) }
+
+func openSmall(t *testing.T, maxBytes int64) (*outbox.Outbox, error) {
+	t.Helper()
+	ob, err := outbox.Open(filepath.Join(t.TempDir(), "outbox.db"), outbox.Options{Source: "/jusha/" + testSite + "/" + testGateway, MaxBytes: maxBytes})
+	if err == nil {
+		t.Cleanup(func() { _ = ob.Close() })
+	}
+	return ob, err
+}
+
+func mustJSON(t *testing.T, v any) []byte {
+	t.Helper()
+	b, err := json.Marshal(v)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}

@@ -101,6 +101,7 @@ type Uplink struct {
 	client   mqtt.Client // the live connection, nil when down
 
 	cmds     chan command
+	busy     chan busyReply // replies to commands dropped by a full queue
 	states   *coalescer
 	stateWak chan struct{}
 	connUp   chan struct{} // a value after each connect
@@ -145,6 +146,7 @@ func New(cfg *configs.Config, ob *outbox.Outbox, log *slog.Logger, opts ...Optio
 		maxBackoff: DefaultMaxBackoff,
 		handlers:   map[string]Handler{},
 		cmds:       make(chan command, CommandQueue),
+		busy:       make(chan busyReply, 4*CommandQueue),
 		states:     newCoalescer(StateInterval),
 		stateWak:   make(chan struct{}, 1),
 		connUp:     make(chan struct{}, 1),

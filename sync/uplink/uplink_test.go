@@ -28,6 +28,7 @@ func TestEventsArriveWithEveryField(t *testing.T) {
 	eventually(t, 10*time.Second, "the outbox to empty", func() bool { return ob.Stats().Depth == 0 })
 
 	m := sub.on(testPrefix + "/events/alarm")[0]
+	validate(t, "event.schema.json", m.Payload)
 	var raw map[string]any
 	if err := json.Unmarshal(m.Payload, &raw); err != nil {
 		t.Fatal(err)
@@ -53,6 +54,7 @@ func TestEventsArriveWithEveryField(t *testing.T) {
 	if len(st) == 0 {
 		t.Fatal("no status")
 	}
+	validate(t, "status.schema.json", st[0].Payload)
 	var status map[string]any
 	if err := json.Unmarshal(st[0].Payload, &status); err != nil {
 		t.Fatal(err)
@@ -68,6 +70,7 @@ func TestEventsArriveWithEveryField(t *testing.T) {
 	u.stop(t)
 	late := subscribe(t, b.URL(), "late", testPrefix+"/status", false)
 	eventually(t, 5*time.Second, "retained status", func() bool { return len(late.all()) > 0 })
+	validate(t, "status.schema.json", late.all()[0].Payload)
 	if err := json.Unmarshal(late.all()[0].Payload, &status); err != nil || status["status"] != "offline" || !late.all()[0].Retained {
 		t.Errorf("retained status after stop: %s", late.all()[0].Payload)
 	}
