@@ -117,8 +117,10 @@ func (r *ring) abandon() uint64 {
 	defer r.mu.Unlock()
 	n := r.tail - r.head
 	r.dropped += n
-	clear(r.lines)
-	r.head = r.tail
+	c := uint64(len(r.lines))
+	for ; r.head < r.tail; r.head++ {
+		r.lines[r.head%c] = ""
+	}
 	return n
 }
 

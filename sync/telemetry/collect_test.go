@@ -20,7 +20,7 @@ func TestCollectLines(t *testing.T) {
 	door := func(open bool, volts float64) map[string]drivers.Value {
 		return map[string]drivers.Value{
 			"door_open": b(open), "battery_volts": num(configs.TypeInt16, volts),
-			"credential": {Type: configs.TypeString, Str: "never-written"},
+			"credential": num(configs.TypeUint32, 4012345678), "credential_pin": num(configs.TypeUint16, 1234),
 		}
 	}
 	for _, v := range []map[string]drivers.Value{door(false, 12.5), door(true, 12.4), door(false, 12.3), door(true, 12.2)} {
@@ -45,7 +45,8 @@ func TestCollectLines(t *testing.T) {
 	}
 
 	gate := func(arm bool, count float64) map[string]drivers.Value {
-		return map[string]drivers.Value{"arm_open": b(arm), "vehicle_count": num(configs.TypeUint16, count)}
+		return map[string]drivers.Value{"arm_open": b(arm), "vehicle_count": num(configs.TypeUint16, count),
+			"firmware": {Type: configs.TypeString, Str: "v1.2"}}
 	}
 	for _, v := range []map[string]drivers.Value{gate(false, 65530), gate(true, 65534), gate(false, 3), gate(true, 5)} {
 		w.Observe(reading("gate-north", "gate", v))

@@ -2,6 +2,7 @@ package telemetry
 
 import (
 	"math"
+	"strings"
 	"time"
 
 	"github.com/jusha-ean/edge/configs"
@@ -87,7 +88,7 @@ func (d *device) observe(r drivers.Reading) {
 		return
 	}
 	for name, v := range r.Values {
-		if v.Type == configs.TypeString {
+		if v.Type == configs.TypeString || secret(name) {
 			continue
 		}
 		p := w.values[name]
@@ -104,6 +105,14 @@ func (d *device) observe(r drivers.Reading) {
 		}
 	}
 	d.edges(r)
+}
+
+// secret reports whether a point holds what a credential reader read (a
+// card number, QR code or PIN), which must never leave the gateway raw:
+// `credential` and any other `credential...` point but the read counter
+// `credential_seq`.
+func secret(name string) bool {
+	return strings.HasPrefix(name, "credential") && name != "credential_seq"
 }
 
 // edges derives the counters from state changes between polls.

@@ -33,7 +33,7 @@ func testConfig(url string) *configs.Config {
 }
 
 // newTestWriter builds a Writer with short retry waits; it logs to logs.
-func newTestWriter(t *testing.T, cfg *configs.Config, logs io.Writer) *Writer {
+func newTestWriter(t testing.TB, cfg *configs.Config, logs io.Writer) *Writer {
 	t.Helper()
 	if logs == nil {
 		logs = io.Discard

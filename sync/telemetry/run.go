@@ -5,7 +5,6 @@ import (
 	"errors"
 	"math/rand/v2"
 	"net/http"
-	"strings"
 	"time"
 
 	influxhttp "github.com/influxdata/influxdb-client-go/v2/api/http"
@@ -20,7 +19,7 @@ func (w *Writer) Run(ctx context.Context) error {
 		<-ctx.Done()
 		return nil
 	}
-	defer w.client.Close()
+	defer w.store.close()
 	sendCtx, stopSender := context.WithCancel(ctx)
 	senderDone := make(chan struct{})
 	go func() {
@@ -121,7 +120,7 @@ func (w *Writer) send(ctx context.Context, batch []string) ([]string, bool) {
 			w.buf.settle(delivered)
 			return batch, true
 		}
-		err := w.api.WriteRecord(ctx, strings.Join(batch, "\n"))
+		err := w.store.write(ctx, batch)
 		clear(batch) // let the strings go once the ring releases them
 		if err == nil {
 			w.buf.settle(delivered)

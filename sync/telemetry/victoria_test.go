@@ -202,6 +202,14 @@ func TestRunFlushesOnShutdown(t *testing.T) {
 	}
 	var p float64
 	waitFor(t, "all polls readable", 20*time.Second, func() bool { p = sum("device_health_polls/gate-north"); return p == polls })
+	// Windows are stamped on the interval grid; only the last, closed at
+	// shutdown, may fall between two marks.
+	ts := export(t, v.URL, `{__name__="device_health_polls"}`)["device_health_polls/gate-north"].Timestamps
+	for i, at := range ts {
+		if at%50 != 0 && i != len(ts)-1 {
+			t.Errorf("window %d stamped %d, not on the 50 ms grid", i, at)
+		}
+	}
 	if c := sum("device_counters_gate_cycles/gate-north"); c != 5 {
 		t.Errorf("gate cycles %v, want 5", c)
 	}

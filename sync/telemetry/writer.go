@@ -25,9 +25,6 @@ import (
 	"sync"
 	"time"
 
-	influxdb2 "github.com/influxdata/influxdb-client-go/v2"
-	"github.com/influxdata/influxdb-client-go/v2/api"
-
 	"github.com/jusha-ean/edge/configs"
 	"github.com/jusha-ean/edge/drivers"
 )
@@ -45,8 +42,7 @@ type Writer struct {
 	retryMin, retryMax time.Duration
 	shutdownTimeout    time.Duration
 
-	client influxdb2.Client
-	api    api.WriteAPIBlocking
+	store  *influxWriter
 	buf    *ring
 	notify chan struct{} // wakes the sender when a window was collected
 
@@ -122,12 +118,7 @@ func New(cfg *configs.Config, log *slog.Logger) (*Writer, error) {
 		w.devices[d.ID] = dev
 		w.list = append(w.list, dev)
 	}
-	opts := influxdb2.DefaultOptions().
-		SetUseGZip(true).
-		SetPrecision(time.Millisecond).
-		SetApplicationName("jusha-edge")
-	w.client = influxdb2.NewClientWithOptions(t.Influx.URL, token, opts)
-	w.api = w.client.WriteAPIBlocking(t.Influx.Org, t.Influx.Bucket)
+	w.store = newInfluxWriter(t.Influx.URL, token, t.Influx.Org, t.Influx.Bucket)
 	return w, nil
 }
 
