@@ -46,7 +46,7 @@ func (g *Gateway) cmdAck(_ context.Context, payload []byte) (string, error) {
 		}
 		at = t
 	}
-	if err := g.rules.Ack(c.ID, c.By, at); err != nil {
+	if err := g.pipe.Load().rules.Ack(c.ID, c.By, at); err != nil {
 		return c.ID, err
 	}
 	g.log.Info("alarm acknowledged", "id", c.ID, "by", c.By)
@@ -76,7 +76,7 @@ func (g *Gateway) cmdWhitelist(ctx context.Context, payload []byte) (string, err
 // id, read from the signed payload (for correlation only: the controller
 // verifies the signature before it acts).
 func (g *Gateway) cmdOpen(ctx context.Context, payload []byte) (string, error) {
-	return openID(payload), g.ctrl.HandleOpen(ctx, payload)
+	return openID(payload), g.pipe.Load().ctrl.HandleOpen(ctx, payload)
 }
 
 func openID(envelope []byte) string {

@@ -48,13 +48,16 @@ type Gateway struct {
 	opts Options
 
 	ob    *outbox.Outbox
-	rules *rules.Engine
 	wl    *access.Store
-	ctrl  *access.Controller
 	links *linkSet
-	tel   *telemetry.Writer // nil when telemetry is off
-	up    *uplink.Uplink
-	web   *web.Server // nil when DisableHTTP
+	// pipe holds the rules engine and the access controller, which a
+	// reload that changes devices or rules replaces as a pair.
+	pipe atomic.Pointer[pipeline]
+	// reloadMu serialises reloads.
+	reloadMu sync.Mutex
+	tel      *telemetry.Writer // nil when telemetry is off
+	up       *uplink.Uplink
+	web      *web.Server // nil when DisableHTTP
 
 	last readings
 
@@ -104,21 +107,11 @@ func New(cfg *configs.Config, opts Options) (g *Gateway, err error) {
 	if g.links, err = newLinkSet(cfg.Devices, g.log); err != nil {
 		return nil, err
 	}
-	g.rules, err = rules.NewEngine(cfg, rules.Options{
-		Store:  rules.NewFileStore(filepath.Join(cfg.StateDir, "alarms.json")),
-		Output: g.links,
-	}, g.emit, g.log.With("part", "rules"))
+	p, err := g.newPipeline(cfg)
 	if err != nil {
 		return nil, err
 	}
-	g.ctrl, err = access.NewController(g.wl, cfg.Devices, g.links, access.ControllerOptions{
-		UnlockTime: cfg.Access.UnlockTime.D(),
-		Emit:       g.emit,
-		Logger:     g.log.With("part", "access"),
-	})
-	if err != nil {
-		return nil, err
-	}
+	g.pipe.Store(p)
 	if g.tel, err = telemetry.New(cfg, g.log.With("part", "telemetry")); err != nil {
 		return nil, err
 	}
@@ -166,11 +159,11 @@ func (g *Gateway) emitDurable(ctx context.Context, ev events.Event) (events.Even
 		g.log.Error("event not stored", "type", ev.Type, "subject", ev.Subject, "err", err)
 		// The rules still need to know of a grant, so that the door it
 		// opens is not taken for a forced one.
-		g.rules.Notify(ev)
+		g.pipe.Load().rules.Notify(ev)
 		return ev, err
 	}
 	g.appended.Add(1)
-	g.rules.Notify(stored)
+	g.pipe.Load().rules.Notify(stored)
 	if g.tel != nil {
 		g.tel.ObserveEvent(stored)
 	}
@@ -185,14 +178,58 @@ func (g *Gateway) emitDurable(ctx context.Context, ev events.Event) (events.Even
 
 // onReading is the drivers' sink: one reading per poll per device.
 func (g *Gateway) onReading(r drivers.Reading) {
-	g.rules.Observe(r)
-	g.ctrl.Observe(r)
+	p := g.pipe.Load()
+	p.rules.Observe(r)
+	p.ctrl.Observe(r)
 	if g.tel != nil {
 		g.tel.Observe(r)
 	}
 	if g.last.put(r) {
 		g.up.PublishState(r.Device, stateJSON(r))
 	}
+}
+
+// pipeline is the part of the gateway that a config reload rebuilds when
+// devices or rules change: the rules engine (its alarm state persists in
+// state_dir, so a new engine carries on from the old one's) and the access
+// controller.
+type pipeline struct {
+	cfg   *configs.Config
+	rules *rules.Engine
+	ctrl  *access.Controller
+	// parts are set once the pipeline runs.
+	rulesPart, ctrlPart *part
+}
+
+func (g *Gateway) newPipeline(cfg *configs.Config) (*pipeline, error) {
+	eng, err := rules.NewEngine(cfg, rules.Options{
+		Store:  rules.NewFileStore(filepath.Join(cfg.StateDir, rules.StateFile)),
+		Output: g.links,
+	}, g.emit, g.log.With("part", "rules"))
+	if err != nil {
+		return nil, err
+	}
+	ctrl, err := access.NewController(g.wl, cfg.Devices, g.links, access.ControllerOptions{
+		UnlockTime: cfg.Access.UnlockTime.D(),
+		Emit:       g.emit,
+		Logger:     g.log.With("part", "access"),
+	})
+	if err != nil {
+		return nil, err
+	}
+	return &pipeline{cfg: cfg, rules: eng, ctrl: ctrl}, nil
+}
+
+// startPipeline runs a pipeline's parts.
+func (g *Gateway) startPipeline(p *pipeline) {
+	p.rulesPart = g.start("rules", p.rules.Run)
+	p.ctrlPart = g.start("access", p.ctrl.Run)
+}
+
+// stopPipeline stops them: the controller first (it relocks what it
+// unlocked), then the rules (their last state is saved).
+func (p *pipeline) stop() error {
+	return errors.Join(p.ctrlPart.stop(5*time.Second), p.rulesPart.stop(3*time.Second))
 }
 
 // close releases what New opened.

@@ -76,8 +76,7 @@ func (g *Gateway) Run(ctx context.Context) error {
 	if g.tel != nil {
 		telPart = g.start("telemetry", g.tel.Run)
 	}
-	rulesPart := g.start("rules", g.rules.Run)
-	ctrlPart := g.start("access", g.ctrl.Run)
+	g.startPipeline(g.pipe.Load())
 
 	host, _ := os.Hostname()
 	started := events.New("gateway.started", g.cfg.Gateway, time.Now(), events.Info, events.RouteRecord)
@@ -101,9 +100,12 @@ func (g *Gateway) Run(ctx context.Context) error {
 
 	// Ordered shutdown.
 	var errs []error
-	errs = append(errs, ctrlPart.stop(5*time.Second))  // relock what is unlocked, while links still run
-	errs = append(errs, pollPart.stop(5*time.Second))  // no new readings
-	errs = append(errs, rulesPart.stop(3*time.Second)) // last alarm state saved
+	g.reloadMu.Lock() // no reload while stopping
+	defer g.reloadMu.Unlock()
+	p := g.pipe.Load()
+	errs = append(errs, p.ctrlPart.stop(5*time.Second))  // relock what is unlocked, while links still run
+	errs = append(errs, pollPart.stop(5*time.Second))    // no new readings
+	errs = append(errs, p.rulesPart.stop(3*time.Second)) // last alarm state saved
 	g.drain(g.opts.DrainTimeout)
 	errs = append(errs, upPart.stop(5*time.Second)) // offline status, disconnect
 	if telPart != nil {
@@ -136,14 +138,49 @@ func (g *Gateway) drain(timeout time.Duration) {
 	}
 }
 
-// Reload applies a new config: the links whose devices changed restart
-// their polling, the others keep going. Other changes (broker, rules,
-// whitelist keys) need a restart, and are logged as such.
+// Reload applies a new config while the gateway runs: the links whose
+// devices changed restart their polling, the others keep going; when
+// devices or rules changed, the rules engine and the access controller are
+// rebuilt (alarm state carries over through state_dir). Sections that need
+// a restart (site, state_dir, upstream, http, access keys, telemetry) keep
+// their running values, and the log says so. A config that cannot be
+// applied leaves the running one in place.
 func (g *Gateway) Reload(_ context.Context, next *configs.Config) error {
-	restarted, err := g.links.reload(next.Devices)
-	if err != nil {
-		return err
+	g.reloadMu.Lock()
+	defer g.reloadMu.Unlock()
+	cur := g.pipe.Load()
+	merged, ignored := mergeReload(cur.cfg, next)
+	if len(ignored) > 0 {
+		g.log.Warn("config reload: these sections need a restart and keep their running values", "sections", ignored)
 	}
-	g.log.Info("config reloaded", "links_restarted", restarted)
+	var np *pipeline
+	if pipelineChanged(cur.cfg, merged) {
+		var err error
+		if np, err = g.newPipeline(merged); err != nil {
+			return fmt.Errorf("reload refused: %w", err)
+		}
+	}
+	restarted, err := g.links.reload(merged.Devices)
+	if err != nil {
+		return fmt.Errorf("reload refused: %w", err)
+	}
+	if np != nil {
+		if cur.ctrlPart != nil {
+			if err := cur.stop(); err != nil {
+				g.log.Warn("config reload: stopping the old rules", "err", err)
+			}
+			// The new engine reads the alarm state the old one saved.
+			if np, err = g.newPipeline(merged); err != nil {
+				g.log.Error("config reload: rebuilding the rules failed; keeping the old ones", "err", err)
+				g.startPipeline(cur)
+				return err
+			}
+			g.startPipeline(np)
+		}
+		g.pipe.Store(np)
+	} else {
+		cur.cfg = merged
+	}
+	g.log.Info("config reloaded", "links_restarted", restarted, "rules_rebuilt", np != nil, "devices", len(merged.Devices))
 	return nil
 }

@@ -3,6 +3,7 @@ package gateway
 import (
 	"encoding/json"
 	"fmt"
+	"net/http"
 	"net/url"
 	"sync"
 	"time"
@@ -66,8 +67,9 @@ func (s statusSource) Stats() []web.DeviceStatus {
 	for _, st := range s.g.links.Stats() {
 		byID[st.ID] = st
 	}
-	out := make([]web.DeviceStatus, 0, len(s.g.cfg.Devices))
-	for _, d := range s.g.cfg.Devices {
+	devices := s.g.pipe.Load().cfg.Devices
+	out := make([]web.DeviceStatus, 0, len(devices))
+	for _, d := range devices {
 		st := byID[d.ID]
 		ds := web.DeviceStatus{ID: d.ID, Kind: d.Kind, Location: d.Location, Online: st.Online,
 			LastPoll: st.LastPoll, Latency: st.LastLatency, Polls: st.Polls, Errors: st.Failures,
@@ -84,7 +86,7 @@ func (s statusSource) Stats() []web.DeviceStatus {
 
 // OpenAlarms lists the alarms not yet cleared.
 func (s statusSource) OpenAlarms() []web.AlarmStatus {
-	alarms := s.g.rules.OpenAlarms()
+	alarms := s.g.pipe.Load().rules.OpenAlarms()
 	out := make([]web.AlarmStatus, 0, len(alarms))
 	for _, a := range alarms {
 		out = append(out, web.AlarmStatus{ID: a.ID, Type: a.Type, Device: a.Device, Location: a.Location,
@@ -114,11 +116,15 @@ func (g *Gateway) newWeb() (*web.Server, error) {
 		}
 		token = b
 	}
+	apiLog := g.log.With("part", "api")
 	opts := web.Options{
 		Config: g.cfg, Token: token, Version: g.opts.Version,
 		Devices: statusSource{g}, Alarms: statusSource{g}, Outbox: outboxSource{g},
 		Uplink: &uplinkSource{g: g, lastSeen: time.Now()}, Whitelist: whitelistSource{g},
-		AccessAPI: access.NewAPIHandler(g.ctrl, token, g.emitDurable, g.log.With("part", "api")),
+		// The controller may be replaced by a reload: look it up per request.
+		AccessAPI: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			access.NewAPIHandler(g.pipe.Load().ctrl, token, g.emitDurable, apiLog).ServeHTTP(w, r)
+		}),
 	}
 	if g.tel != nil {
 		opts.Telemetry = telemetrySource{g}
@@ -159,3 +165,7 @@ func (u *uplinkSource) Ready() (bool, string) {
 type telemetrySource struct{ g *Gateway }
 
 func (t telemetrySource) Dropped() uint64 { return t.g.tel.Stats().Dropped }
+
+// Devices returns every configured device with its polling record and its
+// latest points, as the status page shows them.
+func (g *Gateway) Devices() []web.DeviceStatus { return statusSource{g}.Stats() }
