@@ -200,6 +200,9 @@ func (s *Sim) Step(now time.Time) {
 // the raw register value; any other Value (Number, a float) is the
 // engineering value before scale and offset; strings take Str, bools are
 // non-zero, arrays take List (at most Count elements, from the first).
+// The points a kind's model drives (door_open, lock_released, floor,
+// moving, arm_open, loop_occupied, ...) are rewritten at the next Step: use
+// the scenario helpers for those.
 func (s *Sim) Set(point string, v drivers.Value) error {
 	p := s.points[point]
 	if p == nil {
