@@ -125,7 +125,10 @@ func boolReg(b bool) uint16 {
 }
 
 // rawOf turns v into the point's raw integer bits (two's complement for
-// signed types, IEEE 754 for float32), undoing scale and offset.
+// signed types, IEEE 754 for float32). As in the poller's encoder, an
+// integer-typed Value is the raw register value, exactly; any other Value
+// is an engineering value, raw = (Num - offset) / scale, rounded when the
+// point is scaled and required to be whole when it is not.
 func rawOf(p *configs.Point, v drivers.Value) (uint64, error) {
 	scale, isScaled := scaled(p)
 	if p.Type == configs.TypeFloat32 {
@@ -133,14 +136,14 @@ func rawOf(p *configs.Point, v drivers.Value) (uint64, error) {
 		if f == 0 {
 			f = numOf(v)
 		}
-		return uint64(math.Float32bits(float32((f - p.Offset) / scale))), nil
+		f = (f - p.Offset) / scale
+		if math.IsNaN(f) || math.IsInf(f, 0) || math.Abs(f) > math.MaxFloat32 {
+			return 0, fmt.Errorf("%v does not fit a float32: %w", v.Num, ErrRange)
+		}
+		return uint64(math.Float32bits(float32(f))), nil
 	}
 	signed := p.Type == configs.TypeInt16 || p.Type == configs.TypeInt32 || p.Type == configs.TypeInt64
 	bits := 16 * p.Registers()
-	if isScaled {
-		f := math.Round((v.Num - p.Offset) / scale)
-		return fitFloat(f, signed, bits)
-	}
 	switch v.Type {
 	case configs.TypeUint16, configs.TypeUint32, configs.TypeUint64:
 		if signed && (bits == 64 && v.Uint > math.MaxInt64 || bits < 64 && v.Uint > 1<<(bits-1)-1) {
@@ -160,9 +163,11 @@ func rawOf(p *configs.Point, v drivers.Value) (uint64, error) {
 		}
 		return mask(uint64(v.Int), bits), nil
 	}
-	f := v.Num
-	if f != math.Trunc(f) {
-		return 0, fmt.Errorf("%v is not a whole number: %w", f, ErrRange)
+	f := (v.Num - p.Offset) / scale
+	if isScaled {
+		f = math.Round(f)
+	} else if f != math.Trunc(f) {
+		return 0, fmt.Errorf("%v is not a whole number: %w", v.Num, ErrRange)
 	}
 	return fitFloat(f, signed, bits)
 }
@@ -217,7 +222,10 @@ func (im *image) getElem(p *configs.Point, i int) drivers.Value {
 		for _, r := range regs {
 			buf = append(buf, byte(r>>8), byte(r))
 		}
-		return drivers.Value{Type: p.Type, Str: strings.TrimRight(string(buf), "\x00 ")}
+		// Padding goes; bytes that are not UTF-8 become U+FFFD, as the
+		// poller decodes them.
+		str := strings.ToValidUTF8(strings.TrimRight(string(buf), "\x00 "), "\uFFFD")
+		return drivers.Value{Type: p.Type, Str: str}
 	}
 	if p.WordOrder == configs.OrderLittle {
 		for a, b := 0, len(regs)-1; a < b; a, b = a+1, b-1 {

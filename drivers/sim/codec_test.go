@@ -75,6 +75,7 @@ func TestSetGetRoundTrip(t *testing.T) {
 		{"str", drivers.Value{Str: "QR-88"}, []uint16{0x5152, 0x2d38, 0x3800}, func(v drivers.Value) bool { return v.Str == "QR-88" }},
 		{"str_lb", drivers.Value{Str: "abcd"}, []uint16{0x6261, 0x6463}, func(v drivers.Value) bool { return v.Str == "abcd" }},
 		{"temp", Number(21.5), []uint16{615}, func(v drivers.Value) bool { return math.Abs(v.Num-21.5) < 1e-9 && v.Int == 615 }},
+		{"temp", typed(configs.TypeInt16, 600), []uint16{600}, func(v drivers.Value) bool { return v.Num == 20 }},
 		{"b15", drivers.BoolValue(true), []uint16{0x8000}, func(v drivers.Value) bool { return v.Bool() }},
 		{"arr", list(Number(1), Number(2), Number(3)), []uint16{1, 2, 3},
 			func(v drivers.Value) bool { return len(v.List) == 3 && v.List[2].Uint == 3 }},
@@ -140,6 +141,8 @@ func TestSetRejects(t *testing.T) {
 		{"u32", typed(configs.TypeInt64, -1), ErrRange},
 		{"i64", drivers.Value{Type: configs.TypeUint64, Uint: math.MaxUint64}, ErrRange},
 		{"temp", Number(10000), ErrRange},
+		{"f32", Number(math.Inf(1)), ErrRange},
+		{"f32", Number(1e39), ErrRange},
 		{"str", drivers.Value{Str: "seven77"}, ErrRange},
 		{"nope", Number(1), ErrUnknownPoint},
 	}

@@ -3,6 +3,7 @@ package sim
 import (
 	"context"
 	"errors"
+	"io"
 	"net"
 	"testing"
 	"time"
@@ -196,4 +197,70 @@ func TestServeStepsWithWallClock(t *testing.T) {
 		time.Sleep(20 * time.Millisecond)
 	}
 	t.Fatal("door never opened under the wall clock")
+}
+
+func TestServeSurvivesBadFrames(t *testing.T) {
+	s, _ := newSim(t, KindDoor)
+	cl, addr := serve(t, s)
+	for _, junk := range [][]byte{
+		{0, 1, 0, 9, 0, 6, 1, 4, 0, 10, 0, 3}, // protocol id 9
+		{0, 1, 0, 0, 0, 0, 1},                 // length 0
+		{0, 1, 0, 0, 0x10, 0, 1, 4},           // length 4096
+		{0, 1, 0, 0, 0, 6, 1, 4, 0},           // cut short
+	} {
+		conn, err := net.Dial("tcp", addr)
+		must(t, err)
+		_, err = conn.Write(junk)
+		must(t, err)
+		if cw, ok := conn.(*net.TCPConn); ok {
+			must(t, cw.CloseWrite())
+		}
+		must(t, conn.SetReadDeadline(time.Now().Add(5*time.Second)))
+		if n, err := conn.Read(make([]byte, 16)); !errors.Is(err, io.EOF) {
+			t.Errorf("junk % x: read %d, %v; want the connection closed", junk, n, err)
+		}
+		conn.Close()
+	}
+	if _, err := cl.ReadRegisters(10, 3, modbus.INPUT_REGISTER); err != nil {
+		t.Fatalf("server stopped serving after bad frames: %v", err)
+	}
+}
+
+func TestServeConcurrentClients(t *testing.T) {
+	s, c := newSim(t, KindElevator)
+	s.ManualClock()
+	_, addr := serve(t, s)
+	const clients, reads = 4, 50
+	cls := make([]*modbus.ModbusClient, clients)
+	for i := range cls {
+		cls[i] = dial(t, addr, 1)
+	}
+	must(t, s.Call(8))
+	errs := make(chan error, clients)
+	for _, cl := range cls {
+		go func() {
+			for range reads {
+				if _, err := cl.ReadRegisters(0, 3, modbus.INPUT_REGISTER); err != nil {
+					errs <- err
+					return
+				}
+				if _, err := cl.ReadDiscreteInputs(0, 6); err != nil {
+					errs <- err
+					return
+				}
+			}
+			errs <- nil
+		}()
+	}
+	for range 100 {
+		c.advance(100 * time.Millisecond)
+	}
+	for range clients {
+		if err := <-errs; err != nil {
+			t.Error(err)
+		}
+	}
+	if got := s.Requests(); got[0x04] != clients*reads || got[0x02] != clients*reads {
+		t.Fatalf("requests = %v, want %d of each", got, clients*reads)
+	}
 }

@@ -195,10 +195,14 @@ func (s *Sim) Step(now time.Time) {
 	}
 }
 
-// Set encodes v into the named point's registers (see package doc of
-// drivers.Value: scaled points take Num, integer points take the typed
-// Int/Uint of an integer Value or else a whole Num, strings take Str,
-// arrays take List).
+// Set encodes v into the named point's registers, as the poller's encoder
+// would: an integer-typed Value (drivers.IntValue, a decoded integer) is
+// the raw register value; any other Value (Number, a float) is the
+// engineering value before scale and offset; strings take Str, bools are
+// non-zero, arrays take List (at most Count elements, from the first).
+// The points a kind's model drives (door_open, lock_released, floor,
+// moving, arm_open, loop_occupied, ...) are rewritten at the next Step: use
+// the scenario helpers for those.
 func (s *Sim) Set(point string, v drivers.Value) error {
 	p := s.points[point]
 	if p == nil {
