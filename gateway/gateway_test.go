@@ -14,6 +14,7 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -51,6 +52,10 @@ type rigOptions struct {
 	upstream string
 	rules    string
 	http     string
+	// unlock is access.unlock_time; default 1s.
+	unlock string
+	// poll is every device's poll interval; default 50ms.
+	poll string
 }
 
 const (
@@ -109,6 +114,12 @@ func newRig(t *testing.T, opts ...rigOptions) *rig {
 	if o.http == "" {
 		o.http = "127.0.0.1:0"
 	}
+	if o.unlock == "" {
+		o.unlock = "1s"
+	}
+	if o.poll != "" {
+		devices = strings.ReplaceAll(devices, "poll: 50ms", "poll: "+o.poll)
+	}
 	cfgFile := filepath.Join(r.dir, "edge.yaml")
 	yaml := fmt.Sprintf(`site: wannan
 gateway: gw-01
@@ -120,10 +131,10 @@ http: { listen: %q }
 access:
   key_file: %s
   signers: [{ id: central-2026, public_key: %q }]
-  unlock_time: 1s
+  unlock_time: %s
 %s
 devices:
-%s`, filepath.Join(r.dir, "state"), r.broker.URL(), o.upstream, o.http, keyFile, base64.StdEncoding.EncodeToString(pub), o.rules, devices)
+%s`, filepath.Join(r.dir, "state"), r.broker.URL(), o.upstream, o.http, keyFile, base64.StdEncoding.EncodeToString(pub), o.unlock, o.rules, devices)
 	if err := os.WriteFile(cfgFile, []byte(yaml), 0o600); err != nil {
 		t.Fatal(err)
 	}
