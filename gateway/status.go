@@ -18,7 +18,7 @@ import (
 func stateJSON(r drivers.Reading) []byte {
 	points := make(map[string]any, len(r.Values))
 	for k, v := range r.Values {
-		points[k] = plain(v)
+		points[k] = v.Plain()
 	}
 	b, _ := json.Marshal(struct {
 		Device  string         `json:"device"`
@@ -28,25 +28,6 @@ func stateJSON(r drivers.Reading) []byte {
 		Points  map[string]any `json:"points"`
 	}{r.Device, r.Online, r.Quality.String(), r.Time.UTC().Format(time.RFC3339Nano), web.RedactPoints(points)})
 	return b
-}
-
-// plain turns a Value into what JSON shows: a bool, a number, a string, or
-// a list of those.
-func plain(v drivers.Value) any {
-	if v.List != nil {
-		out := make([]any, len(v.List))
-		for i, e := range v.List {
-			out[i] = plain(e)
-		}
-		return out
-	}
-	switch v.Type {
-	case "bool":
-		return v.Num != 0
-	case "string":
-		return v.Str
-	}
-	return v.Num
 }
 
 func redactURL(raw string) string {
@@ -76,7 +57,7 @@ func (s statusSource) Stats() []web.DeviceStatus {
 			LastError: st.LastError, Points: map[string]any{}}
 		if r, ok := s.g.last.get(d.ID); ok {
 			for k, v := range r.Values {
-				ds.Points[k] = plain(v)
+				ds.Points[k] = v.Plain()
 			}
 		}
 		out = append(out, ds)

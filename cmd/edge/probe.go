@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"sort"
@@ -32,16 +31,9 @@ func runProbe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if err := parse(fs, args, false); err != nil {
 		return err
 	}
-	cfg, err := configs.Load(*path)
+	cfg, err := loadConfig(*path, stderr)
 	if err != nil {
-		var list configs.ErrorList
-		if errors.As(err, &list) {
-			for _, e := range list {
-				fmt.Fprintln(stderr, e.Error())
-			}
-			return exitError{code: 1, msg: fmt.Sprintf("%s: fix the config first (edge validate)", *path)}
-		}
-		return exitError{code: 1, msg: err.Error()}
+		return err
 	}
 	devs := cfg.Devices
 	if *only != "" {
@@ -75,7 +67,7 @@ func runProbe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		for _, r := range results {
 			line := probeJSON{Device: r.Device, OK: r.OK, Points: map[string]any{}}
 			for k, v := range r.Points {
-				line.Points[k] = jsonValue(v)
+				line.Points[k] = v.Plain()
 			}
 			line.Points = web.RedactPoints(line.Points)
 			if r.Err != nil {
@@ -117,23 +109,6 @@ func runProbe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return exitError{code: 1, msg: fmt.Sprintf("%d of %d device(s) failed", failed, len(results))}
 	}
 	return nil
-}
-
-func jsonValue(v drivers.Value) any {
-	if v.List != nil {
-		out := make([]any, len(v.List))
-		for i, e := range v.List {
-			out[i] = jsonValue(e)
-		}
-		return out
-	}
-	switch v.Type {
-	case configs.TypeBool:
-		return v.Num != 0
-	case configs.TypeString:
-		return v.Str
-	}
-	return v.Num
 }
 
 func textValue(v drivers.Value) string {

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -28,15 +27,9 @@ func runDaemon(ctx context.Context, args []string, _, stderr io.Writer) error {
 		fs.Usage()
 		return errUsage
 	}
-	cfg, err := configs.Load(*path)
+	cfg, err := loadConfig(*path, stderr)
 	if err != nil {
-		var list configs.ErrorList
-		if errors.As(err, &list) {
-			for _, e := range list {
-				fmt.Fprintln(stderr, e.Error())
-			}
-		}
-		return fmt.Errorf("config %s: not started", *path)
+		return err
 	}
 	ver, _ := buildInfo()
 	gw, err := gateway.New(cfg, gateway.Options{Log: log, Version: ver})

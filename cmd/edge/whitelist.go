@@ -2,14 +2,12 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"os"
 	"time"
 
 	"github.com/jusha-ean/edge/access"
-	"github.com/jusha-ean/edge/configs"
 )
 
 const whitelistUsage = `edge whitelist list -c FILE
@@ -33,28 +31,13 @@ func runWhitelist(_ context.Context, args []string, stdout, stderr io.Writer) er
 	return errUsage
 }
 
-func loadForTools(path string, stderr io.Writer) (*configs.Config, error) {
-	cfg, err := configs.Load(path)
-	if err != nil {
-		var list configs.ErrorList
-		if errors.As(err, &list) {
-			for _, e := range list {
-				fmt.Fprintln(stderr, e.Error())
-			}
-			return nil, exitError{code: 1, msg: fmt.Sprintf("%s: fix the config first (edge validate)", path)}
-		}
-		return nil, err
-	}
-	return cfg, nil
-}
-
 func whitelistList(args []string, stdout, stderr io.Writer) error {
 	fs := newFlags("whitelist list", "edge whitelist list [-c FILE]", stderr)
 	path := fs.String("c", defaultConfig, "config `FILE`")
 	if err := parse(fs, args, false); err != nil {
 		return err
 	}
-	cfg, err := loadForTools(*path, stderr)
+	cfg, err := loadConfig(*path, stderr)
 	if err != nil {
 		return err
 	}
@@ -90,7 +73,7 @@ func whitelistCheck(args []string, stdout, stderr io.Writer) error {
 		}
 		when = t
 	}
-	cfg, err := loadForTools(*path, stderr)
+	cfg, err := loadConfig(*path, stderr)
 	if err != nil {
 		return err
 	}
