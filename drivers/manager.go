@@ -47,7 +47,7 @@ func NewManager(devices []configs.Device, log *slog.Logger) (*Manager, error) {
 			errs = append(errs, err)
 			continue
 		}
-		addr, err := parseLinkURL(cfg.Modbus.URL)
+		addr, err := parseLinkURL(cfg.Modbus.URL, cfg.Modbus.TLS)
 		if err != nil {
 			errs = append(errs, fmt.Errorf("device %q: %w", cfg.ID, err))
 			continue
