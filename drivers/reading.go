@@ -1,6 +1,3 @@
-// Package drivers reads and writes field devices over Modbus: links shared by
-// the devices on one bus or TCP peer, polling, point decoding by profile, and
-// the simulators used by tests and the demo.
 package drivers
 
 import (
