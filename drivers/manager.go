@@ -108,6 +108,7 @@ func (m *Manager) Run(ctx context.Context, sink func(Reading)) error {
 	}
 	m.log.Info("polling", "devices", len(m.devices), "links", len(m.links))
 	wg.Wait()
+	<-ctx.Done() // with no devices, Run still lasts as long as ctx
 	return nil
 }
 

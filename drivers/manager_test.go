@@ -9,6 +9,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/jusha-ean/edge/configs"
@@ -235,4 +236,31 @@ func TestWriteReadBackMismatch(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "out of range") {
 		t.Fatalf("Write of 70000 to uint16 = %v, want out of range", err)
 	}
+}
+
+// TestRunWithoutDevices: Run blocks until its context ends even with
+// nothing to poll, like any other part of the gateway.
+func TestRunWithoutDevices(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		m, err := NewManager(nil, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ctx, cancel := context.WithCancel(context.Background())
+		done := make(chan error, 1)
+		go func() { done <- m.Run(ctx, func(Reading) {}) }()
+		synctest.Wait() // Run is blocked, or has returned
+		select {
+		case err := <-done:
+			t.Fatalf("Run returned before its context ended: %v", err)
+		default:
+		}
+		cancel()
+		if err := <-done; err != nil {
+			t.Fatalf("Run = %v", err)
+		}
+		if err := m.Run(context.Background(), func(Reading) {}); err == nil {
+			t.Fatal("second Run: no error")
+		}
+	})
 }
