@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"math"
 	"os"
+	"reflect"
 	"strings"
 	"sync"
 	"testing"
@@ -263,4 +264,27 @@ func TestRunWithoutDevices(t *testing.T) {
 			t.Fatal("second Run: no error")
 		}
 	})
+}
+
+// TestValuesShared: while a device's values do not change its readings
+// share one map; a change brings a new map and leaves the old one as it was.
+func TestValuesShared(t *testing.T) {
+	srv := startServer(t, 1)
+	srv.set(1, func(m *memory) { m.holding[7] = 1 })
+	m, err := NewManager([]configs.Device{testDevice("gate-1", srv.url(), 1, oneRegister)}, testLog(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	rec := newRecorder()
+	runManager(t, m, rec.sink)
+	first := rec.waitFor(t, "good", func(r Reading) bool { return r.Quality == Good })
+	second := rec.waitFor(t, "good", func(r Reading) bool { return r.Quality == Good })
+	if reflect.ValueOf(first.Values).Pointer() != reflect.ValueOf(second.Values).Pointer() {
+		t.Error("unchanged values came in a new map")
+	}
+	srv.set(1, func(m *memory) { m.holding[7] = 2 })
+	changed := rec.waitFor(t, "the new value", func(r Reading) bool { return r.Num("fault_code") == 2 })
+	if first.Num("fault_code") != 1 || changed.Values["fault_code"].Uint != 2 {
+		t.Errorf("old map now says %v, new one %v", first.Num("fault_code"), changed.Num("fault_code"))
+	}
 }

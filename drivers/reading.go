@@ -41,7 +41,9 @@ type Reading struct {
 	Online  bool
 	Err     error
 	Latency time.Duration
-	Values  map[string]Value
+	// Values maps point names to values. Readings of a device share one
+	// map while its values do not change: never modify it.
+	Values map[string]Value
 }
 
 // Value is one decoded point.
