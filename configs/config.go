@@ -157,6 +157,9 @@ type Modbus struct {
 	OfflineAfter int `yaml:"offline_after"`
 	// MaxGap is how many unused registers a coalesced read may bridge.
 	MaxGap *int `yaml:"max_gap"`
+	// TLS holds the CA and the client key pair for tcp+tls:// (Modbus/TCP
+	// Security requires a client certificate). Nil without TLS.
+	TLS *TLS `yaml:"tls,omitempty"`
 }
 
 // Device kinds, a closed set.

@@ -48,10 +48,16 @@ type device struct {
 	started time.Time // current poll's first request
 	next    int       // index of the next block of the current poll
 	attempt int       // failed tries of the current block
-	values  map[string]Value
-	last    map[string]Value // last good values, never mutated once handed out
-	lastAt  time.Time
-	fails   int // consecutive failed polls
+	scratch []Value   // values of the current poll, by point index
+	have    []bool    // which of scratch were read in the current poll
+	// last holds the last good values. Readings share it: it is never
+	// modified once handed out, only replaced. lastVals and lastHave are
+	// the same values by point index, for a cheap comparison.
+	last     map[string]Value
+	lastVals []Value
+	lastHave []bool
+	lastAt   time.Time
+	fails    int // consecutive failed polls
 
 	mu    sync.Mutex
 	stats DeviceStats
@@ -99,6 +105,9 @@ func newDevice(d configs.Device, log *slog.Logger) (*device, error) {
 		idx[i] = i
 	}
 	dev.blocks = planBlocks(dev.points, idx, gap)
+	n := len(dev.points)
+	dev.scratch, dev.have = make([]Value, n), make([]bool, n)
+	dev.lastVals, dev.lastHave = make([]Value, n), make([]bool, n)
 	dev.stats = DeviceStats{ID: d.ID, Kind: d.Kind, URL: d.Modbus.URL, Online: true}
 	return dev, nil
 }

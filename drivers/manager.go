@@ -47,7 +47,7 @@ func NewManager(devices []configs.Device, log *slog.Logger) (*Manager, error) {
 			errs = append(errs, err)
 			continue
 		}
-		addr, err := parseLinkURL(cfg.Modbus.URL)
+		addr, err := parseLinkURL(cfg.Modbus.URL, cfg.Modbus.TLS)
 		if err != nil {
 			errs = append(errs, fmt.Errorf("device %q: %w", cfg.ID, err))
 			continue
@@ -108,6 +108,7 @@ func (m *Manager) Run(ctx context.Context, sink func(Reading)) error {
 	}
 	m.log.Info("polling", "devices", len(m.devices), "links", len(m.links))
 	wg.Wait()
+	<-ctx.Done() // with no devices, Run still lasts as long as ctx
 	return nil
 }
 

@@ -6,9 +6,11 @@ import (
 	"log/slog"
 	"math"
 	"os"
+	"reflect"
 	"strings"
 	"sync"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/jusha-ean/edge/configs"
@@ -234,5 +236,55 @@ func TestWriteReadBackMismatch(t *testing.T) {
 	err = m.Write(ctx, "gate-1", "open", UintValue(70000))
 	if err == nil || !strings.Contains(err.Error(), "out of range") {
 		t.Fatalf("Write of 70000 to uint16 = %v, want out of range", err)
+	}
+}
+
+// TestRunWithoutDevices: Run blocks until its context ends even with
+// nothing to poll, like any other part of the gateway.
+func TestRunWithoutDevices(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		m, err := NewManager(nil, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ctx, cancel := context.WithCancel(context.Background())
+		done := make(chan error, 1)
+		go func() { done <- m.Run(ctx, func(Reading) {}) }()
+		synctest.Wait() // Run is blocked, or has returned
+		select {
+		case err := <-done:
+			t.Fatalf("Run returned before its context ended: %v", err)
+		default:
+		}
+		cancel()
+		if err := <-done; err != nil {
+			t.Fatalf("Run = %v", err)
+		}
+		if err := m.Run(context.Background(), func(Reading) {}); err == nil {
+			t.Fatal("second Run: no error")
+		}
+	})
+}
+
+// TestValuesShared: while a device's values do not change its readings
+// share one map; a change brings a new map and leaves the old one as it was.
+func TestValuesShared(t *testing.T) {
+	srv := startServer(t, 1)
+	srv.set(1, func(m *memory) { m.holding[7] = 1 })
+	m, err := NewManager([]configs.Device{testDevice("gate-1", srv.url(), 1, oneRegister)}, testLog(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	rec := newRecorder()
+	runManager(t, m, rec.sink)
+	first := rec.waitFor(t, "good", func(r Reading) bool { return r.Quality == Good })
+	second := rec.waitFor(t, "good", func(r Reading) bool { return r.Quality == Good })
+	if reflect.ValueOf(first.Values).Pointer() != reflect.ValueOf(second.Values).Pointer() {
+		t.Error("unchanged values came in a new map")
+	}
+	srv.set(1, func(m *memory) { m.holding[7] = 2 })
+	changed := rec.waitFor(t, "the new value", func(r Reading) bool { return r.Num("fault_code") == 2 })
+	if first.Num("fault_code") != 1 || changed.Values["fault_code"].Uint != 2 {
+		t.Errorf("old map now says %v, new one %v", first.Num("fault_code"), changed.Num("fault_code"))
 	}
 }

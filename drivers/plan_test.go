@@ -177,3 +177,27 @@ func TestBackoff(t *testing.T) {
 		}
 	}
 }
+
+// TestBuiltinProfiles: every built-in profile is accepted by the codec and
+// read in one request per table.
+func TestBuiltinProfiles(t *testing.T) {
+	for _, kind := range []string{configs.KindDoor, configs.KindElevator, configs.KindGate} {
+		t.Run(kind, func(t *testing.T) {
+			prof, err := configs.Builtin(kind)
+			if err != nil {
+				t.Fatal(err)
+			}
+			d, err := newDevice(testDevice(kind+"-1", "tcp://127.0.0.1:502", 1, prof), testLog(t))
+			if err != nil {
+				t.Fatal(err)
+			}
+			tables := map[configs.Table]bool{}
+			for _, p := range prof.Points {
+				tables[p.Table] = true
+			}
+			if len(d.blocks) != len(tables) {
+				t.Errorf("%d requests per poll (%s), want %d (one per table)", len(d.blocks), describe(d.blocks), len(tables))
+			}
+		})
+	}
+}

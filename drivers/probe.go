@@ -31,7 +31,7 @@ func Probe(ctx context.Context, dev configs.Device) ProbeResult {
 	}
 	var addr linkAddr
 	if err == nil {
-		addr, err = parseLinkURL(dev.Modbus.URL)
+		addr, err = parseLinkURL(dev.Modbus.URL, dev.Modbus.TLS)
 	}
 	if err != nil {
 		res.Err = err

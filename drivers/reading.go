@@ -1,6 +1,3 @@
-// Package drivers reads and writes field devices over Modbus: links shared by
-// the devices on one bus or TCP peer, polling, point decoding by profile, and
-// the simulators used by tests and the demo.
 package drivers
 
 import (
@@ -44,7 +41,9 @@ type Reading struct {
 	Online  bool
 	Err     error
 	Latency time.Duration
-	Values  map[string]Value
+	// Values maps point names to values. Readings of a device share one
+	// map while its values do not change: never modify it.
+	Values map[string]Value
 }
 
 // Value is one decoded point.

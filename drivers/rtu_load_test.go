@@ -57,7 +57,7 @@ func TestRTUThroughput(t *testing.T) {
 }
 
 func rtuLibraryLoop(t *testing.T, url string, baud, regs int, measure time.Duration) (int64, time.Duration) {
-	addr, err := parseLinkURL(url)
+	addr, err := parseLinkURL(url, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

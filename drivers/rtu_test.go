@@ -157,7 +157,7 @@ func TestParseLinkURL(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.url, func(t *testing.T) {
-			a, err := parseLinkURL(tt.url)
+			a, err := parseLinkURL(tt.url, nil)
 			if tt.wantErr {
 				if err == nil {
 					t.Fatalf("parseLinkURL(%q) = %+v, want an error", tt.url, a)

@@ -74,7 +74,7 @@ func (l *link) runWrite(ctx context.Context, j *writeJob) {
 func (l *link) step(ctx context.Context, d *device) (Reading, bool) {
 	if d.next == 0 && d.attempt == 0 {
 		d.started = time.Now()
-		d.values = make(map[string]Value, len(d.points))
+		clear(d.have)
 	}
 	b := d.blocks[d.next]
 	regs, bits, err := l.read(ctx, d, b)
@@ -116,7 +116,7 @@ func (l *link) step(ctx context.Context, d *device) (Reading, bool) {
 			d.log.Debug("cannot decode point", "point", p.Name, "err", derr)
 			continue
 		}
-		d.values[p.Name] = v
+		d.scratch[i], d.have[i] = v, true
 	}
 	if d.next < len(d.blocks) {
 		return Reading{}, false // d.due unchanged: the poll goes on first
@@ -134,7 +134,19 @@ func (l *link) finish(d *device, err error) Reading {
 	wasOnline := d.online()
 	if err == nil {
 		d.fails = 0
-		d.last, d.lastAt, d.values = d.values, now, nil
+		if d.changed() {
+			// A new map: the old one may still be read by the consumers.
+			m := make(map[string]Value, len(d.points))
+			for i, p := range d.points {
+				if d.have[i] {
+					m[p.Name] = d.scratch[i]
+				}
+			}
+			d.last = m
+			copy(d.lastVals, d.scratch)
+			copy(d.lastHave, d.have)
+		}
+		d.lastAt = now
 		r.Time, r.Quality, r.Values = now, Good, d.last
 		d.due = d.due.Add(d.poll)
 		if d.due.Before(now) {
@@ -142,7 +154,6 @@ func (l *link) finish(d *device, err error) Reading {
 		}
 	} else {
 		d.fails++
-		d.values = nil
 		r.Err, r.Quality, r.Time = err, Bad, now
 		if d.last != nil {
 			r.Quality, r.Values, r.Time = Stale, d.last, d.lastAt
@@ -160,4 +171,31 @@ func (l *link) finish(d *device, err error) Reading {
 		d.log.Info("poll failed", "err", err)
 	}
 	return r
+}
+
+// changed reports whether the values just read differ from the last ones.
+// Devices mostly report the same values poll after poll: the last map is
+// then handed out again instead of a new one.
+func (d *device) changed() bool {
+	if d.last == nil {
+		return true
+	}
+	for i := range d.scratch {
+		if d.have[i] != d.lastHave[i] || (d.have[i] && !sameValue(d.scratch[i], d.lastVals[i])) {
+			return true
+		}
+	}
+	return false
+}
+
+func sameValue(a, b Value) bool {
+	if a.Type != b.Type || a.Num != b.Num || a.Int != b.Int || a.Uint != b.Uint || a.Str != b.Str || len(a.List) != len(b.List) {
+		return false
+	}
+	for i := range a.List {
+		if !sameValue(a.List[i], b.List[i]) {
+			return false
+		}
+	}
+	return true
 }

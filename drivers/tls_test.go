@@ -19,6 +19,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jusha-ean/edge/configs"
 	"github.com/jusha-ean/edge/internal/testbed"
 	"github.com/simonvetter/modbus"
 )
@@ -115,6 +116,16 @@ func TestTLSLink(t *testing.T) {
 		filepath.Join(pki.dir, "ca.pem"), certFile, keyFile)
 	res := Probe(context.Background(), testDevice("gate-tls", url, 1, oneRegister))
 	if !res.OK || res.Points["fault_code"].Num != 77 {
-		t.Fatalf("Probe over TLS = %+v", res)
+		t.Fatalf("Probe over TLS, files in the URL = %+v", res)
+	}
+	// The config's way: modbus.tls.
+	dev := testDevice("gate-tls", "tcp+tls://"+addr, 1, oneRegister)
+	dev.Modbus.TLS = &configs.TLS{CAFile: filepath.Join(pki.dir, "ca.pem"), CertFile: certFile, KeyFile: keyFile}
+	if res := Probe(context.Background(), dev); !res.OK || res.Points["fault_code"].Num != 77 {
+		t.Fatalf("Probe over TLS, files in modbus.tls = %+v", res)
+	}
+	// Without a client certificate there is no link.
+	if res := Probe(context.Background(), testDevice("gate-tls", "tcp+tls://"+addr, 1, oneRegister)); res.OK || res.Err == nil {
+		t.Fatalf("Probe over TLS without certificates = %+v", res)
 	}
 }

@@ -11,6 +11,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/jusha-ean/edge/configs"
 	"github.com/simonvetter/modbus"
 )
 
@@ -35,8 +36,9 @@ const (
 
 // parseLinkURL parses tcp://host:port, rtu:///dev/ttyX?baud=&parity=&
 // stop_bits=&data_bits=, rtuovertcp://host:port?baud= and
-// tcp+tls://host:port?ca_file=&cert_file=&key_file=.
-func parseLinkURL(raw string) (linkAddr, error) {
+// tcp+tls://host:port, whose CA and client key pair come from the query
+// (ca_file=&cert_file=&key_file=) or else from tlsConf (modbus.tls).
+func parseLinkURL(raw string, tlsConf *configs.TLS) (linkAddr, error) {
 	u, err := url.Parse(raw)
 	if err != nil {
 		return linkAddr{}, fmt.Errorf("modbus url %q: %w", raw, err)
@@ -114,7 +116,11 @@ func parseLinkURL(raw string) (linkAddr, error) {
 		return linkAddr{}, fmt.Errorf("modbus url %q: bad parity %q: want N, E or O", raw, q.Get("parity"))
 	}
 	if u.Scheme == "tcp+tls" {
-		if err := loadTLS(&a.conf, q.Get("ca_file"), q.Get("cert_file"), q.Get("key_file")); err != nil {
+		ca, cert, key := q.Get("ca_file"), q.Get("cert_file"), q.Get("key_file")
+		if ca == "" && cert == "" && key == "" && tlsConf != nil {
+			ca, cert, key = tlsConf.CAFile, tlsConf.CertFile, tlsConf.KeyFile
+		}
+		if err := loadTLS(&a.conf, ca, cert, key); err != nil {
 			return linkAddr{}, fmt.Errorf("modbus url %q: %w", raw, err)
 		}
 	}
@@ -124,7 +130,7 @@ func parseLinkURL(raw string) (linkAddr, error) {
 // loadTLS reads the client key pair and CA that Modbus/TCP Security needs.
 func loadTLS(conf *modbus.ClientConfiguration, caFile, certFile, keyFile string) error {
 	if caFile == "" || certFile == "" || keyFile == "" {
-		return fmt.Errorf("tcp+tls needs ca_file, cert_file and key_file parameters")
+		return fmt.Errorf("tcp+tls needs modbus.tls ca_file, cert_file and key_file")
 	}
 	pair, err := tls.LoadX509KeyPair(certFile, keyFile)
 	if err != nil {
