@@ -5,7 +5,6 @@ import (
 	"crypto/rand"
 	"encoding/base64"
 	"encoding/hex"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -159,7 +158,9 @@ func (s *Store) Entry(id string) (Entry, bool, error) {
 			return nil
 		}
 		found = true
-		return json.Unmarshal(v, &e)
+		var err error
+		e, err = decodeEntry(v)
+		return err
 	})
 	return e, found, err
 }

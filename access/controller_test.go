@@ -227,7 +227,9 @@ func TestControllerDoesNotBlock(t *testing.T) {
 		done := make(chan error, 1)
 		go func() { done <- c.Run(ctx) }()
 		c.Observe(reading(door.ID, time.Now(), 0, 1001))
-		for seq := uint16(1); seq <= 6; seq++ {
+		c.Observe(reading(door.ID, time.Now(), 1, 1001))
+		synctest.Wait() // the worker is now stuck writing
+		for seq := uint16(2); seq <= 6; seq++ {
 			c.Observe(reading(door.ID, time.Now(), seq, 1001)) // returns although the device hangs
 		}
 		synctest.Wait()

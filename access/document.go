@@ -7,7 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"regexp"
 	"sort"
 	"time"
 )
@@ -65,7 +64,24 @@ type Window struct {
 	To   string `json:"to"`
 }
 
-var idPattern = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._:@-]{0,127}$`)
+// validID reports whether s is an entry or command id: 1-128 characters of
+// letters, digits and ._:@- starting with a letter or digit. (A regexp
+// costs a tenth of a second on a 100,000-entry snapshot.)
+func validID(s string) bool {
+	if len(s) == 0 || len(s) > 128 {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		switch {
+		case c >= 'a' && c <= 'z', c >= 'A' && c <= 'Z', c >= '0' && c <= '9':
+		case i > 0 && (c == '.' || c == '_' || c == ':' || c == '@' || c == '-'):
+		default:
+			return false
+		}
+	}
+	return true
+}
 
 // maxFloor bounds floor numbers so a typo cannot ask for a million coils.
 const maxFloor = 512
@@ -87,14 +103,14 @@ func decodeStrict(b []byte, v any) error {
 // ParseDocument decodes and checks a whitelist document strictly. It does
 // not check site or versions against a store.
 func ParseDocument(b []byte) (*Document, error) {
-	var d Document
-	if err := decodeStrict(b, &d); err != nil {
+	d, err := decodeDocument(b)
+	if err != nil {
 		return nil, fmt.Errorf("decode document: %w", err)
 	}
 	if err := d.validate(); err != nil {
-		return nil, err
+		return d, err
 	}
-	return &d, nil
+	return d, nil
 }
 
 func (d *Document) validate() error {
@@ -119,11 +135,12 @@ func (d *Document) validate() error {
 	default:
 		return fmt.Errorf("kind %q: want snapshot or delta", d.Kind)
 	}
+	windows := make(map[Window]error)
 	ids := make(map[string]struct{}, len(d.Upsert))
 	hashes := make(map[[32]byte]string, len(d.Upsert))
 	for i := range d.Upsert {
 		e := &d.Upsert[i]
-		if err := e.validate(); err != nil {
+		if err := e.validate(windows); err != nil {
 			return fmt.Errorf("upsert[%d] (%s): %w", i, e.ID, err)
 		}
 		if _, dup := ids[e.ID]; dup {
@@ -139,7 +156,7 @@ func (d *Document) validate() error {
 		}
 	}
 	for i, id := range d.Remove {
-		if !idPattern.MatchString(id) {
+		if !validID(id) {
 			return fmt.Errorf("remove[%d]: bad id %q", i, id)
 		}
 		if _, both := ids[id]; both {
@@ -149,8 +166,10 @@ func (d *Document) validate() error {
 	return nil
 }
 
-func (e *Entry) validate() error {
-	if !idPattern.MatchString(e.ID) {
+// validate checks an entry; windows caches the check of schedule windows,
+// which riders mostly share (nil: no cache).
+func (e *Entry) validate(windows map[Window]error) error {
+	if !validID(e.ID) {
 		return fmt.Errorf("bad id %q", e.ID)
 	}
 	if len(e.Credentials) == 0 {
@@ -185,7 +204,14 @@ func (e *Entry) validate() error {
 		return errors.New("valid_until is not after valid_from")
 	}
 	for i, w := range e.Schedule {
-		if _, err := compileWindow(w); err != nil {
+		err, seen := windows[w]
+		if !seen {
+			_, err = compileWindow(w)
+			if windows != nil {
+				windows[w] = err
+			}
+		}
+		if err != nil {
 			return fmt.Errorf("schedule[%d]: %w", i, err)
 		}
 	}

@@ -145,21 +145,23 @@ func (in *interner) windowList(ws []Window) []window {
 	if len(ws) == 0 {
 		return nil
 	}
-	list := make([]window, 0, len(ws))
 	var key strings.Builder
 	for _, w := range ws {
-		cw, _ := compileWindow(w) // validated before
-		list = append(list, cw)
-		key.WriteString(strconv.Itoa(int(cw.days)))
-		key.WriteByte('/')
-		key.WriteString(strconv.Itoa(int(cw.from)))
-		key.WriteByte('/')
-		key.WriteString(strconv.Itoa(int(cw.to)))
+		key.WriteString(w.Days)
+		key.WriteByte('|')
+		key.WriteString(w.From)
+		key.WriteByte('|')
+		key.WriteString(w.To)
 		key.WriteByte(';')
 	}
 	k := key.String()
 	if v, ok := in.windows[k]; ok {
 		return v
+	}
+	list := make([]window, 0, len(ws))
+	for _, w := range ws {
+		cw, _ := compileWindow(w) // validated before
+		list = append(list, cw)
 	}
 	in.windows[k] = list
 	return list

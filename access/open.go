@@ -51,7 +51,7 @@ func (c *Controller) handleOpen(ctx context.Context, envelope []byte) error {
 	if err := decodeStrict(payload, &cmd); err != nil {
 		return reject(RejectMalformed, "open command: %v", err)
 	}
-	if !idPattern.MatchString(cmd.ID) || cmd.By == "" || cmd.ExpiresAt.IsZero() {
+	if !validID(cmd.ID) || cmd.By == "" || cmd.ExpiresAt.IsZero() {
 		return reject(RejectMalformed, "open command: id, by and expires_at are required")
 	}
 	ds := c.devices[cmd.Device]

@@ -72,8 +72,8 @@ func ParseSigners(list []configs.Signer) (map[string]ed25519.PublicKey, error) {
 // verifyEnvelope checks an envelope against the signers and returns the
 // signed payload.
 func verifyEnvelope(signers map[string]ed25519.PublicKey, b []byte) ([]byte, string, *Rejection) {
-	var env Envelope
-	if err := decodeStrict(b, &env); err != nil {
+	env, err := parseEnvelope(b)
+	if err != nil {
 		return nil, "", reject(RejectMalformed, "envelope: %v", err)
 	}
 	if env.KeyID == "" || env.Payload == "" || env.Sig == "" {

@@ -3,10 +3,10 @@ package access
 import (
 	"crypto/ed25519"
 	"encoding/binary"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
+	"strconv"
 	"sync"
 	"time"
 
@@ -28,6 +28,10 @@ var (
 	keyCount    = []byte("entries")
 	keyKeyCheck = []byte("key_check")
 )
+
+// initialMmapSize is 256 MiB on 64-bit systems, 32 MiB where address space
+// is scarce (GOARM=7).
+const initialMmapSize = 32<<20 + (strconv.IntSize/64)*(224<<20)
 
 // Options configure a [Store].
 type Options struct {
@@ -82,7 +86,12 @@ func Open(path string, opts Options) (*Store, error) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	db, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: 2 * time.Second, ReadOnly: opts.ReadOnly})
+	db, err := bolt.Open(path, 0o600, &bolt.Options{
+		Timeout: 2 * time.Second, ReadOnly: opts.ReadOnly,
+		// Growing the map remaps and re-reads every open node; starting
+		// large keeps that out of a delta's commit. Virtual size only.
+		InitialMmapSize: initialMmapSize,
+	})
 	if err != nil {
 		if errors.Is(err, bolt.ErrTimeout) {
 			return nil, fmt.Errorf("whitelist %s: locked by another process (is the gateway running?): %w", path, err)
@@ -150,12 +159,13 @@ func loadIndex(b *bolt.Bucket) (*index, error) {
 	}
 	idx := newIndex(b.Stats().KeyN)
 	in := newInterner()
+	windows := make(map[Window]error)
 	err := b.ForEach(func(k, v []byte) error {
-		var e Entry
-		if err := json.Unmarshal(v, &e); err != nil {
+		e, err := decodeEntry(v)
+		if err != nil {
 			return fmt.Errorf("entry %q: %w", k, err)
 		}
-		if err := e.validate(); err != nil {
+		if err := e.validate(windows); err != nil {
 			return fmt.Errorf("entry %q: %w", k, err)
 		}
 		c, hashes := in.compile(&e)
@@ -221,8 +231,8 @@ func (s *Store) Entries(fn func(Entry) error) error {
 			return nil
 		}
 		return b.ForEach(func(k, v []byte) error {
-			var e Entry
-			if err := json.Unmarshal(v, &e); err != nil {
+			e, err := decodeEntry(v)
+			if err != nil {
 				return fmt.Errorf("entry %q: %w", k, err)
 			}
 			return fn(e)

@@ -3,7 +3,6 @@ package access
 import (
 	"context"
 	"encoding/binary"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"time"
@@ -100,6 +99,21 @@ func (s *Store) putMeta(tx *bolt.Tx, doc *Document, count int) error {
 	return nil
 }
 
+// putEntries writes the document's entries in id order (sequential puts
+// fill bbolt pages best) and the meta data, in the caller's transaction.
+func (s *Store) putEntries(tx *bolt.Tx, b *bolt.Bucket, doc *Document, count int) error {
+	// One arena for all values: bbolt keeps them until the commit.
+	arena := make([]byte, 0, 256*len(doc.Upsert))
+	for _, e := range sortedEntries(doc.Upsert) {
+		start := len(arena)
+		arena = encodeEntry(arena, e)
+		if err := b.Put([]byte(e.ID), arena[start:len(arena):len(arena)]); err != nil {
+			return err
+		}
+	}
+	return s.putMeta(tx, doc, count)
+}
+
 func (s *Store) applySnapshot(doc *Document) (Result, error) {
 	idx := newIndex(len(doc.Upsert))
 	in := newInterner()
@@ -119,16 +133,7 @@ func (s *Store) applySnapshot(doc *Document) (Result, error) {
 			return err
 		}
 		b.FillPercent = 1.0 // keys go in sorted: pack the pages
-		for _, e := range sortedEntries(doc.Upsert) {
-			v, err := json.Marshal(e)
-			if err != nil {
-				return err
-			}
-			if err := b.Put([]byte(e.ID), v); err != nil {
-				return err
-			}
-		}
-		return s.putMeta(tx, doc, idx.count)
+		return s.putEntries(tx, b, doc, idx.count)
 	})
 	if err != nil {
 		return Result{}, fmt.Errorf("whitelist: apply snapshot %d: %w", doc.Version, err)
@@ -167,8 +172,8 @@ func (s *Store) applyDelta(doc *Document) (Result, error) {
 			if old == nil {
 				continue
 			}
-			var e Entry
-			if err := json.Unmarshal(old, &e); err != nil {
+			e, err := decodeEntry(old)
+			if err != nil {
 				return fmt.Errorf("stored entry %q: %w", id, err)
 			}
 			for _, c := range e.Credentials {
@@ -197,17 +202,8 @@ func (s *Store) applyDelta(doc *Document) (Result, error) {
 			}
 		}
 		s.mu.RUnlock()
-		for _, e := range sortedEntries(doc.Upsert) {
-			v, err := json.Marshal(e)
-			if err != nil {
-				return err
-			}
-			if err := b.Put([]byte(e.ID), v); err != nil {
-				return err
-			}
-			count++
-		}
-		return s.putMeta(tx, doc, count)
+		count += len(doc.Upsert)
+		return s.putEntries(tx, b, doc, count)
 	})
 	if err != nil {
 		var r *Rejection
