@@ -84,7 +84,7 @@ func (sc *script) expectNew(n int, timeout time.Duration, typ string, phase even
 func (sc *script) play() error {
 	steps := []func() error{
 		sc.start, sc.whitelist, sc.riderAtDoor, sc.riderInLift, sc.revoke,
-		sc.forcedDoor, sc.trapped, sc.stuckGate, sc.unplugged, sc.uplinkCut,
+		sc.forcedDoor, sc.trapped, sc.stuckGate, sc.unplugged, sc.evening, sc.uplinkCut,
 	}
 	for _, step := range steps {
 		if err := step(); err != nil {
@@ -323,6 +323,62 @@ func (sc *script) unplugged() error {
 		return err
 	}
 	_, err := sc.expectNew(n, 60*time.Second, "device.online", "", gateID)
+	return err
+}
+
+// evening shows the quicker alarms: the panel's one-tap call, a reader
+// being probed with unknown cards, a lift fault code.
+func (sc *script) evening() error {
+	sc.tl.scene("19:10", "A resident presses the SOS button on the lobby door panel")
+	n := len(sc.plat.Events())
+	if err := sc.s.door.SOS(); err != nil {
+		return err
+	}
+	ev, err := sc.expectNew(n, 5*time.Second, "door.sos", events.Raised, doorID)
+	if err != nil {
+		return err
+	}
+	if err := sc.plat.Ack(ev.AlarmID, "community-police/wang.fang"); err != nil {
+		return err
+	}
+	sc.tl.say("   the community police office signs for the call")
+	if err := sc.pause(2 * time.Second); err != nil {
+		return err
+	}
+
+	sc.tl.scene("19:30", "Someone tries card after card at the north gate reader")
+	n = len(sc.plat.Events())
+	for i := 0; i < 5; i++ {
+		if err := sc.s.gate.Present(fmt.Sprintf("42000%05d", 1000+i*7)); err != nil {
+			return err
+		}
+		if _, err := sc.expectNew(n+i, 5*time.Second, "access.denied", "", gateID); err != nil {
+			return err
+		}
+	}
+	if _, err := sc.expectNew(n, 5*time.Second, "access.probing", events.Raised, gateID); err != nil {
+		return err
+	}
+	if err := sc.pause(2 * time.Second); err != nil {
+		return err
+	}
+
+	sc.tl.scene("19:45", "Lift A1 reports fault code 23 (door lock circuit)")
+	n = len(sc.plat.Events())
+	if err := sc.s.lift.SetFault(23); err != nil {
+		return err
+	}
+	if _, err := sc.expectNew(n, 5*time.Second, "elevator.fault", events.Raised, liftID); err != nil {
+		return err
+	}
+	if err := sc.pause(3 * time.Second); err != nil {
+		return err
+	}
+	sc.tl.say("   the maintenance company resets the controller")
+	if err := sc.s.lift.SetFault(0); err != nil {
+		return err
+	}
+	_, err = sc.expectNew(n, 10*time.Second, "elevator.fault", events.Cleared, liftID)
 	return err
 }
 
