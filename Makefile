@@ -4,7 +4,7 @@ GO      ?= go
 PKGS    ?= ./...
 TIMEOUT ?= 40m
 
-.PHONY: all build test deps vet fmt-check unit cross clean
+.PHONY: all build test deps vet fmt-check unit cross package clean
 
 all: build
 
@@ -32,6 +32,10 @@ cross:
 	CGO_ENABLED=0 GOOS=linux GOARCH=amd64 $(GO) build -trimpath -ldflags='-s -w' -o bin/edge-linux-amd64 ./cmd/edge
 	CGO_ENABLED=0 GOOS=linux GOARCH=arm64 $(GO) build -trimpath -ldflags='-s -w' -o bin/edge-linux-arm64 ./cmd/edge
 	CGO_ENABLED=0 GOOS=linux GOARCH=arm GOARM=7 $(GO) build -trimpath -ldflags='-s -w' -o bin/edge-linux-armv7 ./cmd/edge
+
+# package builds .deb packages for amd64, arm64 and armhf into dist/.
+package:
+	GO=$(GO) ./scripts/package.sh
 
 clean:
 	rm -rf bin dist

@@ -101,6 +101,7 @@ func labelValue(s string) string {
 // slogPromLogger sends promhttp's errors to the gateway's logger.
 type slogPromLogger struct{ log *slog.Logger }
 
+// Println logs one promhttp error as a warning.
 func (l slogPromLogger) Println(v ...any) {
 	parts := make([]string, 0, len(v))
 	for _, x := range v {

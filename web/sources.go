@@ -17,24 +17,24 @@ type Devices interface {
 
 // DeviceStatus is one device as the status page and /api/v1/devices show it.
 type DeviceStatus struct {
-	ID       string `json:"id"`
-	Kind     string `json:"kind"`
-	Location string `json:"location,omitempty"`
-	Online   bool   `json:"online"`
+	ID       string
+	Kind     string
+	Location string
+	Online   bool
 	// LastPoll is the time of the latest poll, good or failed; zero before
 	// the first.
-	LastPoll time.Time `json:"last_poll"`
+	LastPoll time.Time
 	// Latency is how long the latest poll took.
-	Latency time.Duration `json:"-"`
+	Latency time.Duration
 	// Polls and Errors count every poll and every failed poll since start.
-	Polls  uint64 `json:"polls"`
-	Errors uint64 `json:"errors"`
+	Polls  uint64
+	Errors uint64
 	// LastError is the latest poll error in plain words, empty after a good
 	// poll.
-	LastError string `json:"last_error,omitempty"`
+	LastError string
 	// Points holds the latest value of every point: bool, a number, a string
-	// or a list of those for array points.
-	Points map[string]any `json:"points"`
+	// or a list of those for array points (see PointValues).
+	Points map[string]any
 }
 
 // Alarms lists the alarms raised and not yet cleared.
@@ -44,17 +44,17 @@ type Alarms interface {
 
 // AlarmStatus is one open alarm.
 type AlarmStatus struct {
-	ID       string    `json:"id"`
-	Type     string    `json:"type"`
-	Device   string    `json:"device"`
-	Location string    `json:"location,omitempty"`
-	Severity string    `json:"severity"`
-	Route    string    `json:"route,omitempty"`
-	Since    time.Time `json:"since"`
+	ID       string
+	Type     string
+	Device   string
+	Location string
+	Severity string
+	Route    string
+	Since    time.Time
 	// Acked tells whether the platform has signed for the alarm; Escalated
 	// whether it was escalated for want of an acknowledgement.
-	Acked     bool `json:"acked"`
-	Escalated bool `json:"escalated"`
+	Acked     bool
+	Escalated bool
 }
 
 // Outbox is the durable event store between the gateway and the uplink.
