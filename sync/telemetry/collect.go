@@ -24,14 +24,15 @@ func (w *Writer) ObserveEvent(ev events.Event) {
 	if w == nil {
 		return
 	}
+	first := false
 	w.mu.Lock()
-	defer w.mu.Unlock()
 	switch {
 	case ev.Type == "access.granted" || ev.Type == "access.denied":
 		d := w.devices[ev.Subject]
 		if d == nil {
 			w.unknown++
-			return
+			first = w.unknown == 1
+			break
 		}
 		if ev.Type == "access.granted" {
 			d.win.granted++
@@ -40,6 +41,11 @@ func (w *Writer) ObserveEvent(ev events.Event) {
 		}
 	case ev.Phase == events.Raised:
 		w.alarms[alarmKey{ev.Subject, ev.Type, string(ev.Severity)}]++
+	}
+	w.mu.Unlock()
+	if first {
+		w.log.Warn("telemetry: access event about a device not in the config ignored; further ones are only counted",
+			"device", ev.Subject, "type", ev.Type)
 	}
 }
 
