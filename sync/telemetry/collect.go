@@ -53,6 +53,7 @@ func (w *Writer) ObserveEvent(ev events.Event) {
 // for an empty one under the lock, then encodes the closed windows outside
 // it and pushes the lines to the buffer. It returns how many lines it made.
 func (w *Writer) collect(now time.Time) int {
+	w.lastStamp = now
 	w.mu.Lock()
 	for _, d := range w.list {
 		d.win, d.spare = d.spare, d.win

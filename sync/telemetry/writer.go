@@ -56,6 +56,7 @@ type Writer struct {
 	// owned by the collector (Run's goroutine)
 	enc         []byte
 	lineScratch []string
+	lastStamp   time.Time // of the last window closed
 
 	errMu       sync.Mutex
 	writeErrors uint64
