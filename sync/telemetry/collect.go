@@ -24,14 +24,15 @@ func (w *Writer) ObserveEvent(ev events.Event) {
 	if w == nil {
 		return
 	}
+	first := false
 	w.mu.Lock()
-	defer w.mu.Unlock()
 	switch {
 	case ev.Type == "access.granted" || ev.Type == "access.denied":
 		d := w.devices[ev.Subject]
 		if d == nil {
 			w.unknown++
-			return
+			first = w.unknown == 1
+			break
 		}
 		if ev.Type == "access.granted" {
 			d.win.granted++
@@ -41,12 +42,18 @@ func (w *Writer) ObserveEvent(ev events.Event) {
 	case ev.Phase == events.Raised:
 		w.alarms[alarmKey{ev.Subject, ev.Type, string(ev.Severity)}]++
 	}
+	w.mu.Unlock()
+	if first {
+		w.log.Warn("telemetry: access event about a device not in the config ignored; further ones are only counted",
+			"device", ev.Subject, "type", ev.Type)
+	}
 }
 
 // collect closes the window ending at now: it swaps every device's window
 // for an empty one under the lock, then encodes the closed windows outside
 // it and pushes the lines to the buffer. It returns how many lines it made.
 func (w *Writer) collect(now time.Time) int {
+	w.lastStamp = now
 	w.mu.Lock()
 	for _, d := range w.list {
 		d.win, d.spare = d.spare, d.win

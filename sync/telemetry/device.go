@@ -88,7 +88,7 @@ func (d *device) observe(r drivers.Reading) {
 		return
 	}
 	for name, v := range r.Values {
-		if v.Type == configs.TypeString || secret(name) {
+		if v.Type == configs.TypeString || name == "" || secret(name) {
 			continue
 		}
 		p := w.values[name]

@@ -4,6 +4,7 @@ import (
 	"math"
 	"sort"
 	"strconv"
+	"strings"
 	"time"
 )
 
@@ -24,14 +25,17 @@ func appendTags(b []byte, tags []tag) []byte {
 		b = append(b, ',')
 		b = appendEscaped(b, t.key, false)
 		b = append(b, '=')
-		b = appendEscaped(b, t.value, false)
+		// Line protocol is UTF-8; a value from a hand-edited file may not be.
+		b = appendEscaped(b, strings.ToValidUTF8(t.value, "\uFFFD"), false)
 	}
 	return b
 }
 
 // appendEscaped escapes commas and spaces (and, outside measurement names,
-// equals signs) as line protocol requires. Newlines, which line protocol
-// cannot carry, become spaces and are escaped as such.
+// equals signs) as line protocol requires. Control characters (newlines,
+// tabs, ...), which line protocol cannot carry, become spaces. A backslash becomes a slash: stores
+// disagree on whether "\\" in a tag is one backslash or two, and a trailing
+// one would escape the separator after it.
 func appendEscaped(b []byte, s string, measurement bool) []byte {
 	for i := 0; i < len(s); i++ {
 		c := s[i]
@@ -44,10 +48,12 @@ func appendEscaped(b []byte, s string, measurement bool) []byte {
 			}
 			b = append(b, c)
 		case '\\':
-			b = append(b, '\\', '\\')
-		case '\n', '\r', '\t':
-			b = append(b, '\\', ' ')
+			b = append(b, '/')
 		default:
+			if c < 0x20 || c == 0x7f {
+				b = append(b, '\\', ' ')
+				continue
+			}
 			b = append(b, c)
 		}
 	}

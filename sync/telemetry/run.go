@@ -35,7 +35,13 @@ func (w *Writer) Run(ctx context.Context) error {
 		case <-ctx.Done():
 			stopSender()
 			<-senderDone
-			w.collect(time.Now())
+			// The last window must not share a timestamp with the one
+			// before: the store would overwrite that window's counts.
+			last := time.Now()
+			if floor := w.lastStamp.Add(time.Millisecond); last.Before(floor) {
+				last = floor
+			}
+			w.collect(last)
 			w.drain(ctx)
 			return nil
 		case now := <-timer.C:

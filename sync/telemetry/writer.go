@@ -56,6 +56,7 @@ type Writer struct {
 	// owned by the collector (Run's goroutine)
 	enc         []byte
 	lineScratch []string
+	lastStamp   time.Time // of the last window closed
 
 	errMu       sync.Mutex
 	writeErrors uint64
@@ -177,13 +178,19 @@ func (w *Writer) Observe(r drivers.Reading) {
 		return
 	}
 	w.mu.Lock()
-	defer w.mu.Unlock()
 	d := w.devices[r.Device]
 	if d == nil {
 		w.unknown++
+		first := w.unknown == 1
+		w.mu.Unlock()
+		if first {
+			w.log.Warn("telemetry: reading of a device not in the config ignored; further ones are only counted",
+				"device", r.Device)
+		}
 		return
 	}
 	d.observe(r)
+	w.mu.Unlock()
 }
 
 // Stats is the writer's state for the status page and /metrics.
