@@ -61,6 +61,7 @@ type Gateway struct {
 
 	last readings
 
+	heartbeat atomic.Int64 // unix nanoseconds of the main loop's last beat; 0 when stopped
 	appended  atomic.Uint64
 	appendErr atomic.Uint64
 }

@@ -8,9 +8,11 @@ import (
 	"os"
 	"os/signal"
 	"syscall"
+	"time"
 
 	"github.com/jusha-ean/edge/configs"
 	"github.com/jusha-ean/edge/gateway"
+	"github.com/jusha-ean/edge/web"
 )
 
 func runDaemon(ctx context.Context, args []string, _, stderr io.Writer) error {
@@ -36,6 +38,22 @@ func runDaemon(ctx context.Context, args []string, _, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
+	// systemd (Type=notify): READY once running, watchdog pings while the
+	// main loop beats, STOPPING at the end. Outside systemd it does nothing.
+	notifier := web.NewNotifier(log)
+	go func() {
+		// READY only once the gateway's main loop runs.
+		tick := time.NewTicker(20 * time.Millisecond)
+		defer tick.Stop()
+		for gw.Healthy() != nil {
+			select {
+			case <-ctx.Done():
+				return
+			case <-tick.C:
+			}
+		}
+		_ = notifier.Run(ctx, gw.Healthy)
+	}()
 	// SIGHUP reloads the config; an invalid one is refused and logged.
 	hup := make(chan os.Signal, 1)
 	signal.Notify(hup, syscall.SIGHUP)
@@ -46,14 +64,14 @@ func runDaemon(ctx context.Context, args []string, _, stderr io.Writer) error {
 			case <-ctx.Done():
 				return
 			case <-hup:
+				_ = notifier.Reloading()
 				next, err := configs.Load(*path)
 				if err != nil {
 					log.Error("config reload refused; the running config stays", "file", *path, "err", err)
-					continue
-				}
-				if err := gw.Reload(ctx, next); err != nil {
+				} else if err := gw.Reload(ctx, next); err != nil {
 					log.Error("config reload failed; the running config stays", "file", *path, "err", err)
 				}
+				_ = notifier.Ready()
 			}
 		}
 	}()
