@@ -68,7 +68,7 @@ type Gateway struct {
 
 // New checks the secret files, opens the state under state_dir and builds
 // every part. Nothing talks to a device or a broker before Run.
-func New(cfg *configs.Config, opts Options) (g *Gateway, err error) {
+func New(cfg *configs.Config, opts Options) (*Gateway, error) {
 	if opts.Log == nil {
 		opts.Log = slog.New(slog.DiscardHandler)
 	}
@@ -86,13 +86,21 @@ func New(cfg *configs.Config, opts Options) (g *Gateway, err error) {
 	if err := prepareStateDir(cfg.StateDir); err != nil {
 		return nil, err
 	}
-	g = &Gateway{cfg: cfg, log: opts.Log, opts: opts}
+	g := &Gateway{cfg: cfg, log: opts.Log, opts: opts}
 	g.last.m = map[string]drivers.Reading{}
-	defer func() {
-		if err != nil {
-			_ = g.close()
-		}
-	}()
+	if err := g.build(); err != nil {
+		// Release what was opened (outbox, whitelist), so that a refused
+		// config leaves no file locked.
+		return nil, errors.Join(err, g.close())
+	}
+	return g, nil
+}
+
+// build opens the stores and makes every part; on error the caller closes
+// what it opened.
+func (g *Gateway) build() error {
+	cfg, opts := g.cfg, g.opts
+	var err error
 
 	g.ob, err = outbox.Open(filepath.Join(cfg.StateDir, "outbox.db"), outbox.Options{
 		MaxBytes: int64(cfg.Upstream.Outbox.MaxBytes),
@@ -100,32 +108,32 @@ func New(cfg *configs.Config, opts Options) (g *Gateway, err error) {
 		Log:      g.log.With("part", "outbox"),
 	})
 	if err != nil {
-		return nil, err
+		return err
 	}
 	if g.wl, err = openWhitelist(cfg, g.log); err != nil {
-		return nil, err
+		return err
 	}
 	if g.links, err = newLinkSet(cfg.Devices, g.log); err != nil {
-		return nil, err
+		return err
 	}
 	p, err := g.newPipeline(cfg)
 	if err != nil {
-		return nil, err
+		return err
 	}
 	g.pipe.Store(p)
 	if g.tel, err = telemetry.New(cfg, g.log.With("part", "telemetry")); err != nil {
-		return nil, err
+		return err
 	}
 	if g.up, err = uplink.New(cfg, g.ob, g.log.With("part", "uplink"), uplink.WithVersion(opts.Version)); err != nil {
-		return nil, err
+		return err
 	}
 	g.registerCommands()
 	if !opts.DisableHTTP {
 		if g.web, err = g.newWeb(); err != nil {
-			return nil, err
+			return err
 		}
 	}
-	return g, nil
+	return nil
 }
 
 func openWhitelist(cfg *configs.Config, log *slog.Logger) (*access.Store, error) {

@@ -71,7 +71,15 @@ type Engine struct {
 	draining  bool
 	dirty     bool
 	saveRetry bool
+	// saveFails counts failed saves in a row and saveLogged is when the
+	// last one was logged; only the draining goroutine touches them.
+	saveFails  int
+	saveLogged time.Time
 }
+
+// saveLogEvery bounds how often a save that keeps failing (a full disk)
+// is logged: the first failure at once, then at most once a minute.
+const saveLogEvery = time.Minute
 
 // device is the per-device state, built once so Observe does not allocate.
 type device struct {
@@ -181,6 +189,23 @@ func (e *Engine) enqueue(ev events.Event) {
 	e.dirty = true
 }
 
+// noteSave logs a failed save, without flooding the log while the disk
+// stays full, and says when saving works again.
+func (e *Engine) noteSave(err error) {
+	now := time.Now()
+	switch {
+	case err != nil:
+		e.saveFails++
+		if e.saveFails == 1 || now.Sub(e.saveLogged) >= saveLogEvery {
+			e.log.Error("saving alarm state failed; will retry", "err", err, "failures", e.saveFails)
+			e.saveLogged = now
+		}
+	case e.saveFails > 0:
+		e.log.Info("saving alarm state works again", "failures", e.saveFails)
+		e.saveFails = 0
+	}
+}
+
 // unlockAndFlush releases e.mu; if events or state changes are pending, it
 // saves the state and then hands the events to emit, outside the lock. One
 // goroutine drains at a time, so events leave in the order they were made,
@@ -205,9 +230,7 @@ func (e *Engine) unlockAndFlush() {
 		if err == nil && e.store != nil {
 			err = e.store.Save(snap)
 		}
-		if err != nil {
-			e.log.Error("saving alarm state failed; will retry", "err", err)
-		}
+		e.noteSave(err)
 		for i := range batch {
 			e.emit(batch[i])
 			batch[i] = events.Event{}
