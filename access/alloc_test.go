@@ -17,7 +17,7 @@ func TestDecideGrantZeroAlloc(t *testing.T) {
 	f.apply(t, snapshot(1, Entry{ID: "r1", Credentials: []Credential{cred(TypeQR, "QR-1")},
 		Doors: []string{door.ID}, Floors: map[string][]int{lift.ID: {3, 4}},
 		ValidFrom: tp(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)), ValidUntil: tp(time.Date(2027, 1, 1, 0, 0, 0, 0, time.UTC)),
-		Schedule:  []Window{{Days: "sat", From: "06:00", To: "08:00"}, {Days: "mon-fri", From: "22:00", To: "03:00"}},
+		Schedule:      []Window{{Days: "sat", From: "06:00", To: "08:00"}, {Days: "mon-fri", From: "22:00", To: "03:00"}},
 		MaxUsesPerDay: 1 << 20}))
 	at := time.Date(2026, 11, 27, 23, 0, 0, 0, shanghai)
 	h := HashCredential(testKey, TypeQR, "QR-1")
