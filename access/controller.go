@@ -200,6 +200,7 @@ func (c *Controller) work(ctx context.Context, ds *devState) {
 	for {
 		select {
 		case <-ctx.Done():
+			c.drain(ds)
 			if unlocked {
 				// Leave nothing unlocked on shutdown, under a short deadline.
 				rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 2*time.Second)
@@ -229,6 +230,25 @@ func (c *Controller) work(ctx context.Context, ds *devState) {
 			}
 		case <-relock.C:
 			lock(ctx)
+		}
+	}
+}
+
+// drain emits the decisions still queued at shutdown, not actuated, so that
+// none is lost.
+func (c *Controller) drain(ds *devState) {
+	for {
+		select {
+		case j := <-ds.jobs:
+			if j.event != nil {
+				if j.grant {
+					j.event.Data["actuated"] = false
+					j.event.Data["actuation_error"] = "shutting down"
+				}
+				c.emit(*j.event)
+			}
+		default:
+			return
 		}
 	}
 }

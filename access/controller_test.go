@@ -247,3 +247,38 @@ func TestControllerDoesNotBlock(t *testing.T) {
 		<-done
 	})
 }
+
+// Decisions still queued when the controller stops are emitted, not lost.
+func TestControllerShutdownLosesNoDecision(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		f := newFixture(t, time.UTC)
+		f.apply(t, snapshot(1, Entry{ID: "rider-1", Credentials: []Credential{cred(TypeCard, "1001")}, Doors: []string{door.ID}}))
+		act := &fakeActuator{block: make(chan struct{})}
+		out := &sink{}
+		c, err := NewController(f.store, testDevices[:1], act, ControllerOptions{Emit: out.emit, QueueSize: 4})
+		if err != nil {
+			t.Fatal(err)
+		}
+		ctx, cancel := context.WithCancel(t.Context())
+		done := make(chan error, 1)
+		go func() { done <- c.Run(ctx) }()
+		c.Observe(reading(door.ID, time.Now(), 0, 1001))
+		c.Observe(reading(door.ID, time.Now(), 1, 1001))
+		synctest.Wait()
+		c.Observe(reading(door.ID, time.Now(), 2, 1001))
+		c.Observe(reading(door.ID, time.Now(), 3, 5555))
+		synctest.Wait()
+		cancel()
+		<-done
+		evs := out.take()
+		if len(evs) != 3 {
+			t.Fatalf("%d events after shutdown, want 3: %+v", len(evs), evs)
+		}
+		// The queued grant may be tried (and fail with the cancelled context)
+		// or drained: either way it is reported as not actuated.
+		if evs[0].Data["actuated"] != false || evs[1].Data["actuated"] != false || evs[2].Type != EventDenied {
+			t.Errorf("events %+v", evs)
+		}
+		close(act.block)
+	})
+}

@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	bolt "go.etcd.io/bbolt"
@@ -71,6 +72,8 @@ type Store struct {
 	issuedAt time.Time
 
 	usage usage
+
+	applied, rejected atomic.Uint64
 }
 
 // Open opens (or creates) the whitelist file at path and loads its index.

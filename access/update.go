@@ -28,6 +28,20 @@ type Result struct {
 // commit. A refused update returns a *Rejection (errors.As) and changes
 // nothing; other errors are storage failures.
 func (s *Store) ApplySigned(ctx context.Context, envelope []byte) (Result, error) {
+	res, err := s.applySigned(ctx, envelope)
+	if err != nil {
+		s.rejected.Add(1)
+		s.log.Warn("whitelist update refused", "err", err, "bytes", len(envelope))
+	} else {
+		s.applied.Add(1)
+	}
+	return res, err
+}
+
+// Updates returns how many updates were applied and refused since Open.
+func (s *Store) Updates() (applied, refused uint64) { return s.applied.Load(), s.rejected.Load() }
+
+func (s *Store) applySigned(ctx context.Context, envelope []byte) (Result, error) {
 	payload, keyID, rej := verifyEnvelope(s.signers, envelope)
 	if rej != nil {
 		return Result{}, rej
