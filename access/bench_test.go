@@ -55,9 +55,11 @@ func millionEntries(b *testing.B) (*Store, uint64) {
 		runtime.ReadMemStats(&before)
 		idx := newIndex(n)
 		in := newInterner()
+		var hashes [][32]byte
 		for i := range n {
 			e := benchEntry(i)
-			c, hashes := in.compile(&e)
+			var c *entry
+			c, hashes = in.compile(&e, hashes[:0])
 			for _, h := range hashes {
 				idx.byHash[h] = c
 			}

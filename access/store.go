@@ -163,6 +163,7 @@ func loadIndex(b *bolt.Bucket) (*index, error) {
 	idx := newIndex(b.Stats().KeyN)
 	in := newInterner()
 	windows := make(map[Window]error)
+	var hashes [][32]byte
 	err := b.ForEach(func(k, v []byte) error {
 		e, err := decodeEntry(v)
 		if err != nil {
@@ -171,7 +172,8 @@ func loadIndex(b *bolt.Bucket) (*index, error) {
 		if err := e.validate(windows); err != nil {
 			return fmt.Errorf("entry %q: %w", k, err)
 		}
-		c, hashes := in.compile(&e)
+		var c *entry
+		c, hashes = in.compile(&e, hashes[:0])
 		for _, h := range hashes {
 			idx.byHash[h] = c
 		}

@@ -131,8 +131,10 @@ func (s *Store) putEntries(tx *bolt.Tx, b *bolt.Bucket, doc *Document, count int
 func (s *Store) applySnapshot(doc *Document) (Result, error) {
 	idx := newIndex(len(doc.Upsert))
 	in := newInterner()
+	var hashes [][32]byte
 	for i := range doc.Upsert {
-		c, hashes := in.compile(&doc.Upsert[i])
+		var c *entry
+		c, hashes = in.compile(&doc.Upsert[i], hashes[:0])
 		for _, h := range hashes {
 			idx.byHash[h] = c
 		}
@@ -168,7 +170,7 @@ func (s *Store) applyDelta(doc *Document) (Result, error) {
 	// touched holds every id the delta replaces (true) or removes (false).
 	touched := make(map[string]bool, len(doc.Upsert)+len(doc.Remove))
 	for i := range doc.Upsert {
-		c, hashes := in.compile(&doc.Upsert[i])
+		c, hashes := in.compile(&doc.Upsert[i], nil)
 		add[i] = compiled{c, hashes}
 		touched[c.id] = true
 	}
