@@ -125,9 +125,13 @@ func (c *Controller) Observe(r drivers.Reading) {
 		return
 	}
 	ds.mu.Lock()
-	if !r.Online || r.Quality != drivers.Good {
-		ds.haveSeq = false
+	if !r.Online {
+		ds.haveSeq = false // the next good reading is a new baseline
 		ds.mu.Unlock()
+		return
+	}
+	if r.Quality != drivers.Good {
+		ds.mu.Unlock() // a failed poll repeats old values: nothing new
 		return
 	}
 	seqV, ok := r.Get(PointCredentialSeq)

@@ -189,18 +189,28 @@ func TestControllerActuates(t *testing.T) {
 			t.Fatalf("denied events %+v", evs)
 		}
 
+		// A failed poll (stale values, still online) keeps the baseline.
+		stale := reading(door.ID, time.Now(), 10, 5555)
+		stale.Quality = drivers.Stale
+		c.Observe(stale)
+		c.Observe(reading(door.ID, time.Now(), 11, 5555))
+		synctest.Wait()
+		if evs := out.take(); len(evs) != 1 || evs[0].Data["reason"] != ReasonUnknown {
+			t.Fatalf("read after a failed poll: %+v", evs)
+		}
+
 		// After an outage the first reading is a new baseline again.
-		off := reading(door.ID, time.Now(), 10, 5555)
+		off := reading(door.ID, time.Now(), 11, 5555)
 		off.Online, off.Quality = false, drivers.Stale
 		c.Observe(off)
-		c.Observe(reading(door.ID, time.Now(), 11, 1001))
+		c.Observe(reading(door.ID, time.Now(), 12, 1001))
 		synctest.Wait()
 		if w, e := act.take(), out.take(); len(w)+len(e) != 0 {
 			t.Fatalf("reading after outage acted: %v %v", w, e)
 		}
 
 		// Shutdown while unlocked locks the door.
-		c.Observe(reading(door.ID, time.Now(), 12, 1001))
+		c.Observe(reading(door.ID, time.Now(), 13, 1001))
 		synctest.Wait()
 		cancel()
 		if err := <-done; err != nil {
