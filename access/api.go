@@ -51,6 +51,7 @@ func NewAPIHandler(c *Controller, token string, emit DurableEmit, log *slog.Logg
 	return &apiHandler{c: c, token: []byte(token), emit: emit, log: log}
 }
 
+// ServeHTTP answers one access request.
 func (h *apiHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if r.Method != http.MethodPost {
 		w.Header().Set("Allow", http.MethodPost)

@@ -131,3 +131,30 @@ func TestLoadSigningKeyRefusesOpenFile(t *testing.T) {
 		t.Fatalf("LoadSigningKey on a 0644 file: %v", err)
 	}
 }
+
+func TestParseAtAndDevice(t *testing.T) {
+	shanghai, _ := time.LoadLocation("Asia/Shanghai")
+	for _, tc := range []struct {
+		in   string
+		want time.Time
+	}{
+		{"2026-11-27T23:45:00+08:00", time.Date(2026, 11, 27, 15, 45, 0, 0, time.UTC)},
+		{"2026-11-27 23:45", time.Date(2026, 11, 27, 23, 45, 0, 0, shanghai)},
+		{"2026-11-27 23:45:30", time.Date(2026, 11, 27, 23, 45, 30, 0, shanghai)},
+	} {
+		got, err := ParseAt(tc.in, shanghai)
+		if err != nil || !got.Equal(tc.want) {
+			t.Errorf("ParseAt(%q) = %v, %v; want %v", tc.in, got, err, tc.want)
+		}
+	}
+	if _, err := ParseAt("tomorrow", shanghai); err == nil {
+		t.Error("ParseAt accepted tomorrow")
+	}
+	cfg := &configs.Config{Devices: testDevices}
+	if d, err := ConfiguredDevice(cfg, lift.ID); err != nil || d.FloorCount != 8 || d.LowestFloor != -1 {
+		t.Errorf("ConfiguredDevice = %+v, %v", d, err)
+	}
+	if _, err := ConfiguredDevice(cfg, "nope"); err == nil {
+		t.Error("unknown device found")
+	}
+}

@@ -125,9 +125,13 @@ func (c *Controller) Observe(r drivers.Reading) {
 		return
 	}
 	ds.mu.Lock()
-	if !r.Online || r.Quality != drivers.Good {
-		ds.haveSeq = false
+	if !r.Online {
+		ds.haveSeq = false // the next good reading is a new baseline
 		ds.mu.Unlock()
+		return
+	}
+	if r.Quality != drivers.Good {
+		ds.mu.Unlock() // a failed poll repeats old values: nothing new
 		return
 	}
 	seqV, ok := r.Get(PointCredentialSeq)
@@ -200,6 +204,7 @@ func (c *Controller) work(ctx context.Context, ds *devState) {
 	for {
 		select {
 		case <-ctx.Done():
+			c.drain(ds)
 			if unlocked {
 				// Leave nothing unlocked on shutdown, under a short deadline.
 				rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 2*time.Second)
@@ -229,6 +234,25 @@ func (c *Controller) work(ctx context.Context, ds *devState) {
 			}
 		case <-relock.C:
 			lock(ctx)
+		}
+	}
+}
+
+// drain emits the decisions still queued at shutdown, not actuated, so that
+// none is lost.
+func (c *Controller) drain(ds *devState) {
+	for {
+		select {
+		case j := <-ds.jobs:
+			if j.event != nil {
+				if j.grant {
+					j.event.Data["actuated"] = false
+					j.event.Data["actuation_error"] = "shutting down"
+				}
+				c.emit(*j.event)
+			}
+		default:
+			return
 		}
 	}
 }

@@ -189,18 +189,28 @@ func TestControllerActuates(t *testing.T) {
 			t.Fatalf("denied events %+v", evs)
 		}
 
+		// A failed poll (stale values, still online) keeps the baseline.
+		stale := reading(door.ID, time.Now(), 10, 5555)
+		stale.Quality = drivers.Stale
+		c.Observe(stale)
+		c.Observe(reading(door.ID, time.Now(), 11, 5555))
+		synctest.Wait()
+		if evs := out.take(); len(evs) != 1 || evs[0].Data["reason"] != ReasonUnknown {
+			t.Fatalf("read after a failed poll: %+v", evs)
+		}
+
 		// After an outage the first reading is a new baseline again.
-		off := reading(door.ID, time.Now(), 10, 5555)
+		off := reading(door.ID, time.Now(), 11, 5555)
 		off.Online, off.Quality = false, drivers.Stale
 		c.Observe(off)
-		c.Observe(reading(door.ID, time.Now(), 11, 1001))
+		c.Observe(reading(door.ID, time.Now(), 12, 1001))
 		synctest.Wait()
 		if w, e := act.take(), out.take(); len(w)+len(e) != 0 {
 			t.Fatalf("reading after outage acted: %v %v", w, e)
 		}
 
 		// Shutdown while unlocked locks the door.
-		c.Observe(reading(door.ID, time.Now(), 12, 1001))
+		c.Observe(reading(door.ID, time.Now(), 13, 1001))
 		synctest.Wait()
 		cancel()
 		if err := <-done; err != nil {
@@ -245,5 +255,40 @@ func TestControllerDoesNotBlock(t *testing.T) {
 		}
 		cancel()
 		<-done
+	})
+}
+
+// Decisions still queued when the controller stops are emitted, not lost.
+func TestControllerShutdownLosesNoDecision(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		f := newFixture(t, time.UTC)
+		f.apply(t, snapshot(1, Entry{ID: "rider-1", Credentials: []Credential{cred(TypeCard, "1001")}, Doors: []string{door.ID}}))
+		act := &fakeActuator{block: make(chan struct{})}
+		out := &sink{}
+		c, err := NewController(f.store, testDevices[:1], act, ControllerOptions{Emit: out.emit, QueueSize: 4})
+		if err != nil {
+			t.Fatal(err)
+		}
+		ctx, cancel := context.WithCancel(t.Context())
+		done := make(chan error, 1)
+		go func() { done <- c.Run(ctx) }()
+		c.Observe(reading(door.ID, time.Now(), 0, 1001))
+		c.Observe(reading(door.ID, time.Now(), 1, 1001))
+		synctest.Wait()
+		c.Observe(reading(door.ID, time.Now(), 2, 1001))
+		c.Observe(reading(door.ID, time.Now(), 3, 5555))
+		synctest.Wait()
+		cancel()
+		<-done
+		evs := out.take()
+		if len(evs) != 3 {
+			t.Fatalf("%d events after shutdown, want 3: %+v", len(evs), evs)
+		}
+		// The queued grant may be tried (and fail with the cancelled context)
+		// or drained: either way it is reported as not actuated.
+		if evs[0].Data["actuated"] != false || evs[1].Data["actuated"] != false || evs[2].Type != EventDenied {
+			t.Errorf("events %+v", evs)
+		}
+		close(act.block)
 	})
 }

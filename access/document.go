@@ -233,7 +233,7 @@ func parseHash(s string) ([32]byte, error) {
 	return h, nil
 }
 
-// sortedIDs returns the ids of entries in order, for sequential bbolt puts.
+// sortedEntries returns the entries in id order, for sequential bbolt puts.
 func sortedEntries(es []Entry) []*Entry {
 	out := make([]*Entry, len(es))
 	for i := range es {

@@ -4,7 +4,6 @@ import (
 	"math"
 	"slices"
 	"strconv"
-	"strings"
 )
 
 // Scope kinds of a compiled entry.
@@ -45,11 +44,15 @@ func newIndex(capacity int) *index {
 
 // interner shares identical scope lists and schedules between entries: a
 // site's riders mostly hold the same few combinations, and sharing them is
-// what keeps a million entries within the memory budget.
+// what keeps a million entries within the memory budget. Lookups build
+// their key in a reused buffer, so an entry whose combination was seen
+// before costs no allocation for it.
 type interner struct {
 	strs    map[string]string
 	scopes  map[string][]scope
 	windows map[string][]window
+	buf     []byte
+	lifts   []string
 }
 
 func newInterner() *interner {
@@ -60,15 +63,15 @@ func (in *interner) str(s string) string {
 	if v, ok := in.strs[s]; ok {
 		return v
 	}
-	s = strings.Clone(s)
 	in.strs[s] = s
 	return s
 }
 
-// compile turns a validated Entry into its decision form and its hashes.
-func (in *interner) compile(e *Entry) (*entry, [][32]byte) {
+// compile turns a validated Entry into its decision form, appending its
+// credential hashes to hashes.
+func (in *interner) compile(e *Entry, hashes [][32]byte) (*entry, [][32]byte) {
 	c := &entry{
-		id:      strings.Clone(e.ID),
+		id:      e.ID,
 		from:    math.MinInt64,
 		until:   math.MaxInt64,
 		maxUses: uint32(e.MaxUsesPerDay),
@@ -82,7 +85,6 @@ func (in *interner) compile(e *Entry) (*entry, [][32]byte) {
 	}
 	c.scopes = in.scopeList(e)
 	c.windows = in.windowList(e.Schedule)
-	hashes := make([][32]byte, 0, len(e.Credentials))
 	for _, cr := range e.Credentials {
 		h, _ := parseHash(cr.Hash) // validated before
 		hashes = append(hashes, h)
@@ -90,72 +92,69 @@ func (in *interner) compile(e *Entry) (*entry, [][32]byte) {
 	return c, hashes
 }
 
+// scopeList returns the entry's scopes, shared with every entry that lists
+// the same devices and floors in the same order.
 func (in *interner) scopeList(e *Entry) []scope {
-	var key strings.Builder
+	in.lifts = in.lifts[:0]
+	for d := range e.Floors {
+		in.lifts = append(in.lifts, d)
+	}
+	slices.Sort(in.lifts)
+	k := in.buf[:0]
+	for _, d := range e.Doors {
+		k = append(append(append(k, '0'+scopeDoor), d...), 0)
+	}
+	for _, d := range e.Gates {
+		k = append(append(append(k, '0'+scopeGate), d...), 0)
+	}
+	for _, d := range in.lifts {
+		k = append(append(k, '0'+scopeFloors), d...)
+		for _, f := range e.Floors[d] {
+			k = strconv.AppendInt(append(k, ','), int64(f), 10)
+		}
+		k = append(k, 0)
+	}
+	in.buf = k
+	if len(k) == 0 {
+		return nil
+	}
+	if v, ok := in.scopes[string(k)]; ok {
+		return v
+	}
 	var list []scope
 	add := func(kind uint8, devs []string) {
 		sorted := slices.Clone(devs)
 		slices.Sort(sorted)
 		for _, d := range slices.Compact(sorted) {
-			list = append(list, scope{kind: kind, dev: d})
-			key.WriteByte('0' + kind)
-			key.WriteString(d)
-			key.WriteByte(0)
+			list = append(list, scope{kind: kind, dev: in.str(d)})
 		}
 	}
 	add(scopeDoor, e.Doors)
 	add(scopeGate, e.Gates)
-	elevators := make([]string, 0, len(e.Floors))
-	for d := range e.Floors {
-		elevators = append(elevators, d)
-	}
-	slices.Sort(elevators)
-	for _, d := range elevators {
+	for _, d := range in.lifts {
 		floors := slices.Clone(e.Floors[d])
 		slices.Sort(floors)
 		floors = slices.Compact(floors)
-		if len(floors) == 0 {
-			continue
+		if len(floors) > 0 {
+			list = append(list, scope{kind: scopeFloors, dev: in.str(d), floors: slices.Clip(floors)})
 		}
-		list = append(list, scope{kind: scopeFloors, dev: d, floors: floors})
-		key.WriteByte('0' + scopeFloors)
-		key.WriteString(d)
-		for _, f := range floors {
-			key.WriteByte(',')
-			key.WriteString(strconv.Itoa(f))
-		}
-		key.WriteByte(0)
-	}
-	if len(list) == 0 {
-		return nil
-	}
-	k := key.String()
-	if v, ok := in.scopes[k]; ok {
-		return v
-	}
-	for i := range list {
-		list[i].dev = in.str(list[i].dev)
 	}
 	list = slices.Clip(list)
-	in.scopes[k] = list
+	in.scopes[string(k)] = list
 	return list
 }
 
+// windowList returns the compiled schedule, shared like scopes.
 func (in *interner) windowList(ws []Window) []window {
 	if len(ws) == 0 {
 		return nil
 	}
-	var key strings.Builder
+	k := in.buf[:0]
 	for _, w := range ws {
-		key.WriteString(w.Days)
-		key.WriteByte('|')
-		key.WriteString(w.From)
-		key.WriteByte('|')
-		key.WriteString(w.To)
-		key.WriteByte(';')
+		k = append(append(append(append(append(append(k, w.Days...), '|'), w.From...), '|'), w.To...), ';')
 	}
-	k := key.String()
-	if v, ok := in.windows[k]; ok {
+	in.buf = k
+	if v, ok := in.windows[string(k)]; ok {
 		return v
 	}
 	list := make([]window, 0, len(ws))
@@ -163,7 +162,7 @@ func (in *interner) windowList(ws []Window) []window {
 		cw, _ := compileWindow(w) // validated before
 		list = append(list, cw)
 	}
-	in.windows[k] = list
+	in.windows[string(k)] = list
 	return list
 }
 

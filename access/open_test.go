@@ -45,6 +45,7 @@ func TestHandleOpen(t *testing.T) {
 			{"unknown key", stranger.sign(t, open("cmd-5", door.ID, nil, now.Add(time.Minute))), RejectUnknownKey, nil},
 			{"unknown device", f.signer.sign(t, open("cmd-6", "door-zz", nil, now.Add(time.Minute))), RejectUnknownDev, nil},
 			{"lift without floor", f.signer.sign(t, open("cmd-7", lift.ID, nil, now.Add(time.Minute))), RejectMalformed, nil},
+			{"floor out of range", f.signer.sign(t, open("cmd-12", lift.ID, new(-2), now.Add(time.Minute))), RejectMalformed, nil},
 			{"door with floor", f.signer.sign(t, open("cmd-8", door.ID, &floor, now.Add(time.Minute))), RejectMalformed, nil},
 			{"too far ahead", f.signer.sign(t, open("cmd-9", door.ID, nil, now.Add(48*time.Hour))), RejectMalformed, nil},
 			{"no by", f.signer.sign(t, OpenCommand{ID: "cmd-10", Device: door.ID, ExpiresAt: now.Add(time.Minute)}), RejectMalformed, nil},
@@ -68,7 +69,7 @@ func TestHandleOpen(t *testing.T) {
 		if len(evs) != 2 || evs[0].Type != EventGranted || evs[0].Data["reason"] != "remote_open" || evs[0].Data["by"] != "operator-7" {
 			t.Fatalf("events %+v", evs)
 		}
-		if st := c.Stats(); st.OpenRejected != 11 || st.Granted != 2 {
+		if st := c.Stats(); st.OpenRejected != 12 || st.Granted != 2 {
 			t.Errorf("stats %+v", st)
 		}
 		cancel()

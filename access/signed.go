@@ -30,6 +30,7 @@ type Rejection struct {
 	Version uint64
 }
 
+// Error reads "rejected: REASON: DETAIL".
 func (r *Rejection) Error() string {
 	if r.Detail == "" {
 		return "rejected: " + r.Reason

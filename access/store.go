@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	bolt "go.etcd.io/bbolt"
@@ -71,6 +72,8 @@ type Store struct {
 	issuedAt time.Time
 
 	usage usage
+
+	applied, rejected atomic.Uint64
 }
 
 // Open opens (or creates) the whitelist file at path and loads its index.
@@ -160,6 +163,7 @@ func loadIndex(b *bolt.Bucket) (*index, error) {
 	idx := newIndex(b.Stats().KeyN)
 	in := newInterner()
 	windows := make(map[Window]error)
+	var hashes [][32]byte
 	err := b.ForEach(func(k, v []byte) error {
 		e, err := decodeEntry(v)
 		if err != nil {
@@ -168,7 +172,8 @@ func loadIndex(b *bolt.Bucket) (*index, error) {
 		if err := e.validate(windows); err != nil {
 			return fmt.Errorf("entry %q: %w", k, err)
 		}
-		c, hashes := in.compile(&e)
+		var c *entry
+		c, hashes = in.compile(&e, hashes[:0])
 		for _, h := range hashes {
 			idx.byHash[h] = c
 		}

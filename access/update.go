@@ -28,6 +28,20 @@ type Result struct {
 // commit. A refused update returns a *Rejection (errors.As) and changes
 // nothing; other errors are storage failures.
 func (s *Store) ApplySigned(ctx context.Context, envelope []byte) (Result, error) {
+	res, err := s.applySigned(ctx, envelope)
+	if err != nil {
+		s.rejected.Add(1)
+		s.log.Warn("whitelist update refused", "err", err, "bytes", len(envelope))
+	} else {
+		s.applied.Add(1)
+	}
+	return res, err
+}
+
+// Updates returns how many updates were applied and refused since Open.
+func (s *Store) Updates() (applied, refused uint64) { return s.applied.Load(), s.rejected.Load() }
+
+func (s *Store) applySigned(ctx context.Context, envelope []byte) (Result, error) {
 	payload, keyID, rej := verifyEnvelope(s.signers, envelope)
 	if rej != nil {
 		return Result{}, rej
@@ -117,8 +131,10 @@ func (s *Store) putEntries(tx *bolt.Tx, b *bolt.Bucket, doc *Document, count int
 func (s *Store) applySnapshot(doc *Document) (Result, error) {
 	idx := newIndex(len(doc.Upsert))
 	in := newInterner()
+	var hashes [][32]byte
 	for i := range doc.Upsert {
-		c, hashes := in.compile(&doc.Upsert[i])
+		var c *entry
+		c, hashes = in.compile(&doc.Upsert[i], hashes[:0])
 		for _, h := range hashes {
 			idx.byHash[h] = c
 		}
@@ -154,7 +170,7 @@ func (s *Store) applyDelta(doc *Document) (Result, error) {
 	// touched holds every id the delta replaces (true) or removes (false).
 	touched := make(map[string]bool, len(doc.Upsert)+len(doc.Remove))
 	for i := range doc.Upsert {
-		c, hashes := in.compile(&doc.Upsert[i])
+		c, hashes := in.compile(&doc.Upsert[i], nil)
 		add[i] = compiled{c, hashes}
 		touched[c.id] = true
 	}

@@ -1,0 +1,73 @@
+package access
+
+import (
+	"context"
+	"testing"
+	"testing/synctest"
+	"time"
+
+	bolt "go.etcd.io/bbolt"
+)
+
+// The grant path (hash, lookup, validity, scope, schedule, daily limit)
+// allocates nothing.
+func TestDecideGrantZeroAlloc(t *testing.T) {
+	shanghai, _ := time.LoadLocation("Asia/Shanghai")
+	f := newFixture(t, shanghai)
+	f.apply(t, snapshot(1, Entry{ID: "r1", Credentials: []Credential{cred(TypeQR, "QR-1")},
+		Doors: []string{door.ID}, Floors: map[string][]int{lift.ID: {3, 4}},
+		ValidFrom: tp(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)), ValidUntil: tp(time.Date(2027, 1, 1, 0, 0, 0, 0, time.UTC)),
+		Schedule:      []Window{{Days: "sat", From: "06:00", To: "08:00"}, {Days: "mon-fri", From: "22:00", To: "03:00"}},
+		MaxUsesPerDay: 1 << 20}))
+	at := time.Date(2026, 11, 27, 23, 0, 0, 0, shanghai)
+	h := HashCredential(testKey, TypeQR, "QR-1")
+	for name, fn := range map[string]func() Decision{
+		"door":      func() Decision { return f.store.Decide(door, TypeQR, "QR-1", at) },
+		"lift":      func() Decision { return f.store.Decide(lift, TypeQR, "QR-1", at) },
+		"prehashed": func() Decision { return f.store.DecideHash(door, TypeQR, h, at) },
+	} {
+		var d Decision
+		if n := testing.AllocsPerRun(200, func() { d = fn() }); n != 0 || !d.Granted {
+			t.Errorf("%s: %v allocations, decision %+v", name, n, d)
+		}
+	}
+}
+
+// Run flushes the daily counters on its tick and when it stops.
+func TestStoreRunFlushesUsage(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		f := newFixture(t, time.UTC)
+		f.apply(t, snapshot(1, Entry{ID: "r1", Credentials: []Credential{cred(TypePIN, "77")}, Doors: []string{door.ID}, MaxUsesPerDay: 5}))
+		stored := func() int {
+			n := 0
+			_ = f.store.db.View(func(tx *bolt.Tx) error {
+				if v := tx.Bucket(bucketUsage).Get([]byte("r1")); len(v) == 4 {
+					n = int(v[3])
+				}
+				return nil
+			})
+			return n
+		}
+		ctx, cancel := context.WithCancel(t.Context())
+		done := make(chan error, 1)
+		go func() { done <- f.store.Run(ctx) }()
+		f.store.Decide(door, TypePIN, "77", time.Now())
+		synctest.Wait()
+		if n := stored(); n != 0 {
+			t.Fatalf("flushed before the tick: %d", n)
+		}
+		time.Sleep(UsageFlushInterval)
+		synctest.Wait()
+		if n := stored(); n != 1 {
+			t.Fatalf("after a tick: %d", n)
+		}
+		f.store.Decide(door, TypePIN, "77", time.Now())
+		cancel()
+		if err := <-done; err != nil {
+			t.Fatal(err)
+		}
+		if n := stored(); n != 2 {
+			t.Fatalf("after stop: %d", n)
+		}
+	})
+}
