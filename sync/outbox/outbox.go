@@ -130,6 +130,9 @@ func Open(path string, opts Options) (*Outbox, error) {
 		Timeout:        2 * time.Second, // another process holds the file lock
 		NoFreelistSync: true,
 		FreelistType:   bolt.FreelistMapType,
+		// Growing the map waits for every reader: map the whole bound
+		// (with room for bbolt's overhead) at once, up to 1 GiB.
+		InitialMmapSize: int(min(2*opts.MaxBytes, 1<<30)),
 	})
 	if err != nil {
 		return nil, fmt.Errorf("outbox %s: open: %w", path, err)

@@ -16,15 +16,13 @@ func (o *Outbox) Next(after uint64, max int) ([]Record, error) {
 	}
 	o.mu.Lock()
 	skip := len(o.acking) > 0
-	var acking map[uint64]struct{}
-	if skip {
-		acking = make(map[uint64]struct{}, len(o.acking))
-		for s := range o.acking {
-			acking[s] = struct{}{}
-		}
-	}
 	o.mu.Unlock()
-
+	acked := func(seq uint64) bool {
+		o.mu.Lock()
+		defer o.mu.Unlock()
+		_, ok := o.acking[seq]
+		return ok
+	}
 	var out []Record
 	err := o.db.View(func(tx *bolt.Tx) error {
 		var curs [numClasses]*bolt.Cursor
@@ -53,10 +51,8 @@ func (o *Outbox) Next(after uint64, max int) ([]Record, error) {
 				return err
 			}
 			keys[best], vals[best] = curs[best].Next()
-			if skip {
-				if _, ok := acking[rec.Seq]; ok {
-					continue
-				}
+			if skip && acked(rec.Seq) {
+				continue // delivered; its deletion is not committed yet
 			}
 			out = append(out, rec)
 		}
@@ -73,8 +69,8 @@ func (o *Outbox) Next(after uint64, max int) ([]Record, error) {
 				again++
 			}
 		}
-		if last := out[len(out)-1].Seq; last > o.maxHanded {
-			o.maxHanded = last
+		if len(out) > 0 && out[len(out)-1].Seq > o.maxHanded {
+			o.maxHanded = out[len(out)-1].Seq
 		}
 		o.mu.Unlock()
 		o.retries.Add(again)
