@@ -2,6 +2,7 @@ package outbox
 
 import (
 	"bytes"
+	"encoding/binary"
 	"fmt"
 
 	bolt "go.etcd.io/bbolt"
@@ -24,6 +25,7 @@ func (o *Outbox) Next(after uint64, max int) ([]Record, error) {
 		return ok
 	}
 	var out []Record
+	var corrupt []uint64
 	err := o.db.View(func(tx *bolt.Tx) error {
 		var curs [numClasses]*bolt.Cursor
 		var keys, vals [numClasses][]byte
@@ -48,7 +50,13 @@ func (o *Outbox) Next(after uint64, max int) ([]Record, error) {
 			}
 			rec, err := decodeRecord(keys[best], vals[best])
 			if err != nil {
-				return err
+				// Never let one bad record stop delivery for good.
+				if len(keys[best]) == 8 {
+					corrupt = append(corrupt, binary.BigEndian.Uint64(keys[best]))
+				}
+				o.log.Error("corrupt record dropped", "err", err)
+				keys[best], vals[best] = curs[best].Next()
+				continue
 			}
 			keys[best], vals[best] = curs[best].Next()
 			if skip && acked(rec.Seq) {
@@ -60,6 +68,10 @@ func (o *Outbox) Next(after uint64, max int) ([]Record, error) {
 	})
 	if err != nil {
 		return nil, fmt.Errorf("outbox: next after %d: %w", after, err)
+	}
+	if len(corrupt) > 0 {
+		o.corrupt.Add(uint64(len(corrupt)))
+		_ = o.Ack(corrupt...) // deleted with the next commit
 	}
 	if len(out) > 0 {
 		o.mu.Lock()

@@ -44,6 +44,7 @@ const (
 	CommandTimeout     = 30 * time.Second // bound on one handler call
 	StateInterval      = time.Second      // per device, at most one state per interval
 	connectTimeout     = 10 * time.Second
+	stableAfter        = 30 * time.Second // a connection this old resets the backoff
 	keepAlive          = 30 * time.Second
 	shutdownGrace      = 2 * time.Second
 	defaultVersion     = "dev"
