@@ -36,7 +36,7 @@ import (
 
 // Defaults of the link.
 const (
-	DefaultWindow      = 1000             // events in flight awaiting PUBACK
+	DefaultWindow      = 4096             // events in flight awaiting PUBACK
 	DefaultMinBackoff  = time.Second      // first reconnect delay
 	DefaultMaxBackoff  = 60 * time.Second // reconnect delay cap
 	MaxCommandBytes    = 1 << 20          // larger commands are refused
