@@ -1,9 +1,7 @@
 package outbox
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
 	"fmt"
 	"strconv"
 
@@ -14,8 +12,6 @@ import (
 // overwrites its 20 digits once the sequence is known, so that the JSON is
 // encoded by the appending goroutine, not by the single committer.
 const seqPlaceholder = "00000000000000000000"
-
-var seqField = []byte(`"sequence":"` + seqPlaceholder + `"`)
 
 // FormatSeq formats a sequence as the event's 20-digit decimal string.
 func FormatSeq(seq uint64) string {
@@ -43,8 +39,8 @@ type appendReq struct {
 	ev       events.Event
 	class    int
 	category string
-	payload  []byte // JSON with the sequence placeholder
-	seqAt    int    // offset of the placeholder's digits in payload
+	value    []byte // the record as stored; time and sequence filled in at commit
+	seqAt    int    // offset of the sequence placeholder's digits in value
 	size     int64  // key + value bytes once stored
 
 	seq  uint64
@@ -69,25 +65,23 @@ func (o *Outbox) newReq(ev events.Event) (*appendReq, error) {
 	if ev.DataContentType == "" {
 		ev.DataContentType = "application/json"
 	}
-	ev.Sequence = seqPlaceholder
-	payload, err := json.Marshal(ev)
+	cat := events.Category(ev.Type)
+	// The stored value is built here, off the committer: the committer
+	// only writes the append time and the sequence into it.
+	value := make([]byte, 9, 9+len(cat)+512)
+	value[8] = byte(len(cat))
+	value = append(value, cat...)
+	value, at, err := appendEvent(value, &ev)
 	if err != nil {
 		return nil, fmt.Errorf("outbox: encode %s: %w", ev.Type, err)
 	}
-	// The envelope's fields precede data and are strings, in which a quote
-	// is escaped, so the first match is the envelope's own sequence.
-	at := bytes.Index(payload, seqField)
-	if at < 0 {
-		return nil, fmt.Errorf("outbox: encode %s: sequence field not found", ev.Type)
-	}
-	cat := events.Category(ev.Type)
 	r := &appendReq{
 		ev:       ev,
 		class:    classOf(ev.Severity),
 		category: cat,
-		payload:  payload,
-		seqAt:    at + len(`"sequence":"`),
-		size:     int64(8 + 9 + len(cat) + len(payload)),
+		value:    value,
+		seqAt:    at,
+		size:     int64(8 + len(value)),
 		done:     make(chan struct{}),
 	}
 	if r.size > o.opts.MaxBytes {

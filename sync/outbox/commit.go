@@ -68,6 +68,11 @@ func (o *Outbox) commit(batch []*appendReq) {
 		evicted, refused, acked = 0, 0, 0
 		st2 := st
 		t := txn{o: o, tx: tx, st: &st2}
+		for _, name := range classBucket {
+			// Keys only ever grow: fill pages instead of splitting them
+			// in half (bbolt's advice for append-only buckets).
+			tx.Bucket(name).FillPercent = 0.9
+		}
 		for _, s := range acks {
 			ok, err := t.remove(s)
 			if err != nil {
@@ -213,9 +218,10 @@ func (t *txn) put(r *appendReq) (uint64, error) {
 		n++
 	}
 	seq := t.st.seq + 1
-	putSeq(r.payload[r.seqAt:r.seqAt+20], seq)
+	putSeq(r.value[r.seqAt:r.seqAt+20], seq)
+	binary.BigEndian.PutUint64(r.value, uint64(t.o.opts.Now().UnixNano()))
 	k := seqKey(seq)
-	v := encodeValue(t.o.opts.Now(), r.category, r.payload)
+	v := r.value
 	if err := t.tx.Bucket(classBucket[r.class]).Put(k, v); err != nil {
 		return n, err
 	}

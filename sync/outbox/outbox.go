@@ -69,8 +69,9 @@ type Options struct {
 	Log *slog.Logger
 	// MaxBatch bounds the appends committed in one transaction.
 	MaxBatch int
-	// OnPressure, if set, is called (from the committer goroutine, so it
-	// must not block) when pressure is raised (true) or cleared (false).
+	// OnPressure, if set, is called when pressure is raised (true) or
+	// cleared (false). It runs on the committer goroutine: it must not block
+	// and must not call Append (which would wait for that goroutine).
 	OnPressure func(raised bool)
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
@@ -103,6 +104,7 @@ type Outbox struct {
 	appended  atomic.Uint64
 	acked     atomic.Uint64
 	commits   atomic.Uint64
+	corrupt   atomic.Uint64
 }
 
 // Open opens (or creates) the store at path and starts its committer.
@@ -130,6 +132,9 @@ func Open(path string, opts Options) (*Outbox, error) {
 		Timeout:        2 * time.Second, // another process holds the file lock
 		NoFreelistSync: true,
 		FreelistType:   bolt.FreelistMapType,
+		// Growing the map waits for every reader: map the whole bound
+		// (with room for bbolt's overhead) at once, up to 1 GiB.
+		InitialMmapSize: int(min(2*opts.MaxBytes, 1<<30)),
 	})
 	if err != nil {
 		return nil, fmt.Errorf("outbox %s: open: %w", path, err)
@@ -186,6 +191,7 @@ type Stats struct {
 	Refused   uint64        // events refused with ErrFull since Open
 	Retries   uint64        // records handed out again by Next (redeliveries)
 	Commits   uint64        // transactions committed (fsyncs) since Open
+	Corrupt   uint64        // unreadable records dropped since Open
 }
 
 // Stats returns the current figures.
@@ -205,6 +211,7 @@ func (o *Outbox) Stats() Stats {
 		Refused:   o.refused.Load(),
 		Retries:   o.retries.Load(),
 		Commits:   o.commits.Load(),
+		Corrupt:   o.corrupt.Load(),
 	}
 	if oldest, ok := o.oldest(); ok {
 		s.OldestAge = max(o.opts.Now().Sub(oldest), 0)

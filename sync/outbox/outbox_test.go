@@ -301,3 +301,21 @@ func TestOldestAge(t *testing.T) {
 		t.Fatalf("oldest age %v", st.OldestAge)
 	}
 }
+
+func TestCorruptRecordIsSkippedNotBlocking(t *testing.T) {
+	o, _ := openTest(t, Options{})
+	mustAppend(t, o, ev("door.tamper", events.Info))
+	mustAppend(t, o, ev("door.tamper", events.Info))
+	err := o.db.Update(func(tx *bolt.Tx) error { return tx.Bucket(classBucket[classInfo]).Put(seqKey(1), []byte{1, 2}) })
+	if err != nil {
+		t.Fatal(err)
+	}
+	recs := all(t, o)
+	if len(recs) != 1 || recs[0].Seq != 2 {
+		t.Fatalf("records %+v", recs)
+	}
+	mustAppend(t, o, ev("door.tamper", events.Info)) // commits the deletion
+	if st := o.Stats(); st.Corrupt != 1 || st.Depth != 2 {
+		t.Fatalf("stats %+v", st)
+	}
+}

@@ -2,6 +2,7 @@ package outbox
 
 import (
 	"bytes"
+	"encoding/binary"
 	"fmt"
 
 	bolt "go.etcd.io/bbolt"
@@ -16,16 +17,15 @@ func (o *Outbox) Next(after uint64, max int) ([]Record, error) {
 	}
 	o.mu.Lock()
 	skip := len(o.acking) > 0
-	var acking map[uint64]struct{}
-	if skip {
-		acking = make(map[uint64]struct{}, len(o.acking))
-		for s := range o.acking {
-			acking[s] = struct{}{}
-		}
-	}
 	o.mu.Unlock()
-
+	acked := func(seq uint64) bool {
+		o.mu.Lock()
+		defer o.mu.Unlock()
+		_, ok := o.acking[seq]
+		return ok
+	}
 	var out []Record
+	var corrupt []uint64
 	err := o.db.View(func(tx *bolt.Tx) error {
 		var curs [numClasses]*bolt.Cursor
 		var keys, vals [numClasses][]byte
@@ -50,13 +50,17 @@ func (o *Outbox) Next(after uint64, max int) ([]Record, error) {
 			}
 			rec, err := decodeRecord(keys[best], vals[best])
 			if err != nil {
-				return err
+				// Never let one bad record stop delivery for good.
+				if len(keys[best]) == 8 {
+					corrupt = append(corrupt, binary.BigEndian.Uint64(keys[best]))
+				}
+				o.log.Error("corrupt record dropped", "err", err)
+				keys[best], vals[best] = curs[best].Next()
+				continue
 			}
 			keys[best], vals[best] = curs[best].Next()
-			if skip {
-				if _, ok := acking[rec.Seq]; ok {
-					continue
-				}
+			if skip && acked(rec.Seq) {
+				continue // delivered; its deletion is not committed yet
 			}
 			out = append(out, rec)
 		}
@@ -64,6 +68,10 @@ func (o *Outbox) Next(after uint64, max int) ([]Record, error) {
 	})
 	if err != nil {
 		return nil, fmt.Errorf("outbox: next after %d: %w", after, err)
+	}
+	if len(corrupt) > 0 {
+		o.corrupt.Add(uint64(len(corrupt)))
+		_ = o.Ack(corrupt...) // deleted with the next commit
 	}
 	if len(out) > 0 {
 		o.mu.Lock()
@@ -73,8 +81,8 @@ func (o *Outbox) Next(after uint64, max int) ([]Record, error) {
 				again++
 			}
 		}
-		if last := out[len(out)-1].Seq; last > o.maxHanded {
-			o.maxHanded = last
+		if len(out) > 0 && out[len(out)-1].Seq > o.maxHanded {
+			o.maxHanded = out[len(out)-1].Seq
 		}
 		o.mu.Unlock()
 		o.retries.Add(again)

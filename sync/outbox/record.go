@@ -55,14 +55,6 @@ func seqKey(seq uint64) []byte {
 	return k[:]
 }
 
-func encodeValue(appended time.Time, category string, payload []byte) []byte {
-	v := make([]byte, 0, 9+len(category)+len(payload))
-	v = binary.BigEndian.AppendUint64(v, uint64(appended.UnixNano()))
-	v = append(v, byte(len(category)))
-	v = append(v, category...)
-	return append(v, payload...)
-}
-
 // decodeRecord copies a stored record out of the (mmapped) value.
 func decodeRecord(k, v []byte) (Record, error) {
 	if len(k) != 8 || len(v) < 9 || len(v) < 9+int(v[8]) {
@@ -72,9 +64,20 @@ func decodeRecord(k, v []byte) (Record, error) {
 	return Record{
 		Seq:      binary.BigEndian.Uint64(k),
 		Appended: time.Unix(0, int64(binary.BigEndian.Uint64(v))),
-		Category: string(v[9 : 9+n]),
+		Category: category(v[9 : 9+n]),
 		Payload:  append([]byte(nil), v[9+n:]...),
 	}, nil
+}
+
+// category returns the stored category as a string without allocating for
+// the four known ones.
+func category(b []byte) string {
+	for _, c := range [...]string{events.CategoryAlarm, events.CategoryAccess, events.CategoryDevice, events.CategoryGateway} {
+		if string(b) == c {
+			return c
+		}
+	}
+	return string(b)
 }
 
 // state is the in-memory summary of the store, rebuilt at Open and updated

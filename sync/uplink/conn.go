@@ -54,7 +54,7 @@ func (u *Uplink) runLink(ctx context.Context) error {
 			u.st.reconnects.Add(1)
 		}
 		first = false
-		failures = 0
+		up := time.Now()
 		u.broker.Store(broker)
 		u.setCurrent(cn.c)
 		select {
@@ -69,7 +69,12 @@ func (u *Uplink) runLink(ctx context.Context) error {
 			return nil
 		}
 		cn.c.Disconnect(0)
-		failures = 1
+		// A connection that drops at once (another gateway with our client
+		// id, a broker refusing us after CONNACK) keeps the backoff growing.
+		if time.Since(up) >= stableAfter {
+			failures = 0
+		}
+		failures++
 		wait := backoff(failures, u.minBackoff, u.maxBackoff)
 		u.log.Warn("connection lost", "broker", broker, "err", err, "retry_in", wait.Round(time.Millisecond))
 		if !sleep(ctx, wait) {

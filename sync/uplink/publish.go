@@ -52,7 +52,16 @@ func (u *Uplink) serve(ctx context.Context, cn *conn) error {
 
 func (u *Uplink) pump(ctx context.Context, cn *conn, inflight chan<- flight, ackerStopped <-chan struct{}) error {
 	var after uint64 // each connection starts at the oldest record kept
-	batch := min(u.window, 256)
+	batch := max(u.window/2, 1)
+	topics := map[string]string{}
+	topic := func(category string) string {
+		t, ok := topics[category]
+		if !ok {
+			t = u.prefix + "/events/" + category
+			topics[category] = t
+		}
+		return t
+	}
 	for {
 		recs, err := u.ob.Next(after, batch)
 		if err != nil {
@@ -71,9 +80,17 @@ func (u *Uplink) pump(ctx context.Context, cn *conn, inflight chan<- flight, ack
 			}
 		}
 		for _, r := range recs {
-			tok := cn.c.Publish(u.prefix+"/events/"+r.Category, 1, false, r.Payload)
+			tok := cn.c.Publish(topic(r.Category), 1, false, r.Payload)
+			f := flight{seq: r.Seq, tok: tok}
 			select {
-			case inflight <- flight{seq: r.Seq, tok: tok}:
+			case inflight <- f: // the window has room: the usual case
+				after = r.Seq
+				u.st.published.Add(1)
+				continue
+			default:
+			}
+			select {
+			case inflight <- f:
 			case <-ctx.Done():
 				return nil
 			case <-cn.down:
@@ -123,11 +140,16 @@ func (u *Uplink) acker(inflight <-chan flight, cn *conn, quit <-chan struct{}) e
 			return nil
 		}
 		select {
-		case <-f.tok.Done():
-		case <-cn.down:
-			return cn.err
-		case <-quit:
-			return errStopped
+		case <-f.tok.Done(): // already acknowledged: the usual case under load
+		default:
+			flush() // about to wait: do not sit on acks
+			select {
+			case <-f.tok.Done():
+			case <-cn.down:
+				return cn.err
+			case <-quit:
+				return errStopped
+			}
 		}
 		if err := f.tok.Error(); err != nil {
 			return fmt.Errorf("publish of record %d: %w", f.seq, err)

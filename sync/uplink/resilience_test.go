@@ -141,6 +141,19 @@ func TestFullOutboxDeliversEveryAlarm(t *testing.T) {
 	}
 	startUplink(t, testConfig(b.URL()), ob, nil)
 	eventually(t, 20*time.Second, "drained", func() bool { return ob.Stats().Depth == 0 })
+	// Acknowledged by the broker is not yet delivered to the subscriber.
+	eventually(t, 10*time.Second, "every alarm at the platform", func() bool {
+		seen := map[string]bool{}
+		for _, e := range sub.events(t) {
+			seen[e.ID] = true
+		}
+		for _, a := range alarms {
+			if !seen[a.ID] {
+				return false
+			}
+		}
+		return true
+	})
 	got := map[string]events.Event{}
 	pressure := 0
 	for _, e := range sub.events(t) {

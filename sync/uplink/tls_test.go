@@ -124,3 +124,54 @@ func firstLine(s, sub string) string {
 	}
 	return ""
 }
+
+func TestUsernameAndPasswordFile(t *testing.T) {
+	passwd := testbed.Need(t, "mosquitto_passwd")
+	dir := t.TempDir()
+	for _, d := range []string{filepath.Dir(dir), dir} {
+		if err := os.Chmod(d, 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	users := filepath.Join(dir, "users")
+	if out, err := exec.Command(passwd, "-c", "-b", users, "gw-01", "right-horse-battery").CombinedOutput(); err != nil {
+		t.Fatalf("mosquitto_passwd: %v\n%s", err, out)
+	}
+	if err := os.Chmod(users, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	b := mosquitto(t, testbed.MosquittoOptions{Extra: []string{"allow_anonymous false", "password_file " + users}})
+	tests := []struct {
+		name, password string
+		ok             bool
+	}{
+		{"right password", "right-horse-battery\n", true},
+		{"wrong password", "wrong\n", false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			pw := filepath.Join(t.TempDir(), "password")
+			if err := os.WriteFile(pw, []byte(tt.password), 0o600); err != nil {
+				t.Fatal(err)
+			}
+			cfg := testConfig(b.URL())
+			cfg.Upstream.Username = "gw-01"
+			cfg.Upstream.PasswordFile = pw
+			ob := openOutbox(t, "")
+			appendN(t, ob, 2, "door.tamper", events.Medium)
+			log, logs := testLogger(t)
+			u := startUplink(t, cfg, ob, log)
+			if tt.ok {
+				eventually(t, 10*time.Second, "delivered", func() bool { return ob.Stats().Depth == 0 })
+				return
+			}
+			eventually(t, 10*time.Second, "a refusal in the log", func() bool { return strings.Contains(logs.String(), "connect failed") })
+			if u.Connected() || !strings.Contains(logs.String(), "refused the credentials") {
+				t.Fatalf("connected %v, log:\n%s", u.Connected(), logs)
+			}
+			if strings.Contains(logs.String(), "wrong") {
+				t.Fatal("the password reached the log")
+			}
+		})
+	}
+}

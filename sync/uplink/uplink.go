@@ -36,7 +36,7 @@ import (
 
 // Defaults of the link.
 const (
-	DefaultWindow      = 1000             // events in flight awaiting PUBACK
+	DefaultWindow      = 4096             // events in flight awaiting PUBACK
 	DefaultMinBackoff  = time.Second      // first reconnect delay
 	DefaultMaxBackoff  = 60 * time.Second // reconnect delay cap
 	MaxCommandBytes    = 1 << 20          // larger commands are refused
@@ -44,6 +44,7 @@ const (
 	CommandTimeout     = 30 * time.Second // bound on one handler call
 	StateInterval      = time.Second      // per device, at most one state per interval
 	connectTimeout     = 10 * time.Second
+	stableAfter        = 30 * time.Second // a connection this old resets the backoff
 	keepAlive          = 30 * time.Second
 	shutdownGrace      = 2 * time.Second
 	defaultVersion     = "dev"

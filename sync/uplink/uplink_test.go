@@ -9,6 +9,7 @@ import (
 
 	"github.com/jusha-ean/edge/events"
 	"github.com/jusha-ean/edge/internal/testbed"
+	"go.uber.org/goleak"
 )
 
 func TestEventsArriveWithEveryField(t *testing.T) {
@@ -124,4 +125,16 @@ func TestFailsOverToAnotherBroker(t *testing.T) {
 	if !contains(logs.String(), "connect failed") {
 		t.Fatalf("connect failure not logged:\n%s", logs)
 	}
+}
+
+func TestRunLeavesNoGoroutine(t *testing.T) {
+	b := mosquitto(t, testbed.MosquittoOptions{})
+	ob := openOutbox(t, "")
+	appendN(t, ob, 10, "door.tamper", events.Medium)
+	before := goleak.IgnoreCurrent()
+	u := startUplink(t, testConfig(b.URL()), ob, nil)
+	eventually(t, 10*time.Second, "drained", func() bool { return ob.Stats().Depth == 0 })
+	u.PublishState("door-a1-lobby", []byte(`{"online":true}`))
+	u.stop(t)
+	goleak.VerifyNone(t, before)
 }
