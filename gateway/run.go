@@ -72,6 +72,7 @@ func (g *Gateway) Run(ctx context.Context) error {
 		watch(webPart)
 	}
 	upPart := g.start("uplink", g.up.Run)
+	wlPart := g.start("whitelist", g.wl.Run) // daily use counters to disk
 	var telPart *part
 	if g.tel != nil {
 		telPart = g.start("telemetry", g.tel.Run)
@@ -121,6 +122,7 @@ loop:
 	errs = append(errs, p.rulesPart.stop(3*time.Second)) // last alarm state saved
 	g.drain(g.opts.DrainTimeout)
 	errs = append(errs, upPart.stop(5*time.Second)) // offline status, disconnect
+	errs = append(errs, wlPart.stop(3*time.Second)) // last use counters saved
 	if telPart != nil {
 		errs = append(errs, telPart.stop(5*time.Second))
 	}

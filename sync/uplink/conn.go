@@ -132,6 +132,9 @@ func (u *Uplink) connect(ctx context.Context, broker string) (*conn, error) {
 	o := mqtt.NewClientOptions().
 		AddBroker(broker).
 		SetClientID(u.clientID).
+		// MQTT 3.1.1 only: paho otherwise falls back to 3.1 after a
+		// refused handshake, which the contract does not speak.
+		SetProtocolVersion(4).
 		SetCleanSession(false).
 		SetAutoReconnect(false).
 		SetConnectRetry(false).

@@ -76,9 +76,17 @@ func TestBrokerOutage(t *testing.T) {
 	time.Sleep(2 * time.Second)
 	b.Stop()
 	eventually(t, 10*time.Second, "the link to notice", func() bool { return !u.Connected() })
+	mu.Lock()
+	atStop := len(appended)
+	mu.Unlock()
 	time.Sleep(30 * time.Second)
-	if d := ob.Stats().Depth; d < 2000 {
-		t.Errorf("only %d events held during a 30 s outage at 100/s", d)
+	// Everything appended while the broker was away is held. (How many
+	// that is depends on how fast this machine appends, not on the link.)
+	mu.Lock()
+	during := len(appended) - atStop
+	mu.Unlock()
+	if d := ob.Stats().Depth; during == 0 || d < during {
+		t.Errorf("%d events held after %d were appended during the outage", d, during)
 	}
 	b.Restart()
 	time.Sleep(2 * time.Second)
