@@ -25,6 +25,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -133,8 +134,8 @@ func Open(path string, opts Options) (*Outbox, error) {
 		NoFreelistSync: true,
 		FreelistType:   bolt.FreelistMapType,
 		// Growing the map waits for every reader: map the whole bound
-		// (with room for bbolt's overhead) at once, up to 1 GiB.
-		InitialMmapSize: int(min(2*opts.MaxBytes, 1<<30)),
+		// (with room for bbolt's overhead) at once, within reason.
+		InitialMmapSize: initialMmap(opts.MaxBytes),
 	})
 	if err != nil {
 		return nil, fmt.Errorf("outbox %s: open: %w", path, err)
@@ -156,6 +157,16 @@ func Open(path string, opts Options) (*Outbox, error) {
 	}
 	go o.committer()
 	return o, nil
+}
+
+// initialMmap is the address space mapped at open: twice the bound, at most
+// 1 GiB, or 256 MiB on 32-bit systems, where address space is scarce.
+func initialMmap(maxBytes int64) int {
+	limit := int64(1 << 30)
+	if strconv.IntSize == 32 {
+		limit = 256 << 20
+	}
+	return int(min(2*maxBytes, limit))
 }
 
 // Close commits what is pending (appends and acks), stops the committer and
