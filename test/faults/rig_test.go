@@ -41,6 +41,10 @@ type siteOptions struct {
 	noPlatform bool
 	// stateDir overrides DIR/state (a small tmpfs).
 	stateDir string
+	// shared serves every simulator on one address, each as its own unit
+	// id (1, 2, ...), as devices behind one Modbus TCP gateway: the
+	// devices share one link.
+	shared bool
 }
 
 // site is one gateway on real parts: Mosquitto, one simulator per device on
@@ -91,13 +95,17 @@ func newSite(t *testing.T, o siteOptions) *site {
 	s.simCancel = cancel
 	t.Cleanup(s.stopSims)
 	var devices strings.Builder
+	var all []*sim.Sim
 	for i, kind := range o.kinds {
-		id := deviceID(kind, i)
 		p, err := configs.Builtin(kind)
 		if err != nil {
 			t.Fatal(err)
 		}
-		sm, err := sim.New(kind, p, 1)
+		unit := uint8(1)
+		if o.shared {
+			unit = uint8(i + 1)
+		}
+		sm, err := sim.New(kind, p, unit)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -106,9 +114,22 @@ func newSite(t *testing.T, o siteOptions) *site {
 				t.Fatal(err)
 			}
 		}
-		addr, err := sm.Serve(simCtx, "127.0.0.1:0")
-		if err != nil {
+		all = append(all, sm)
+	}
+	sharedAddr := ""
+	if o.shared {
+		var err error
+		if sharedAddr, err = sim.ServeAll(simCtx, "127.0.0.1:0", all...); err != nil {
 			t.Fatal(err)
+		}
+	}
+	for i, kind := range o.kinds {
+		id, sm, addr := deviceID(kind, i), all[i], sharedAddr
+		if !o.shared {
+			var err error
+			if addr, err = sm.Serve(simCtx, "127.0.0.1:0"); err != nil {
+				t.Fatal(err)
+			}
 		}
 		s.ids = append(s.ids, id)
 		s.sims[id] = sm
@@ -119,9 +140,9 @@ func newSite(t *testing.T, o siteOptions) *site {
 		case configs.KindElevator:
 			extra = "    lowest_floor: 1\n"
 		}
-		fmt.Fprintf(&devices, "  - id: %s\n    kind: %s\n    modbus: { url: \"tcp://%s\", unit_id: 1, %s }\n"+
+		fmt.Fprintf(&devices, "  - id: %s\n    kind: %s\n    modbus: { url: \"tcp://%s\", unit_id: %d, %s }\n"+
 			"    poll: %s\n    location: %s site\n    zone: z%d\n    credential_type: %s\n%s",
-			id, kind, addr, o.modbus, o.poll, id, i, credType, extra)
+			id, kind, addr, sm.Unit(), o.modbus, o.poll, id, i, credType, extra)
 	}
 
 	pub, priv, err := ed25519.GenerateKey(rand.Reader)
