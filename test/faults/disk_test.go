@@ -12,6 +12,8 @@ import (
 	"time"
 
 	"github.com/jusha-ean/edge/configs"
+	"github.com/jusha-ean/edge/events"
+	"github.com/jusha-ean/edge/internal/platform"
 )
 
 // smallDisk mounts a 1 MiB tmpfs at a fresh directory and returns it; it
@@ -77,7 +79,7 @@ func TestDiskFull(t *testing.T) {
 	disk := smallDisk(t)
 	t.Parallel()
 	fp := newFaultPort(t, "")
-	s := newSite(t, siteOptions{kinds: []string{configs.KindDoor, configs.KindGate},
+	s := newSite(t, siteOptions{kinds: []string{configs.KindDoor, configs.KindGate, configs.KindDoor},
 		stateDir: filepath.Join(disk, "state"), upstreamBroker: fp.URL()})
 	fp.target = s.broker.Addr
 	fp.set(portForward)
@@ -138,10 +140,20 @@ func TestDiskFull(t *testing.T) {
 	if s.devices()[s.ids[1]].Polls <= polls {
 		t.Error("the gate is not polled any more with the disk full")
 	}
+	// An alarm while the disk is full: the rules raise it in memory.
+	forced := s.ids[2]
+	if err := s.sims[forced].Force(); err != nil {
+		t.Fatal(err)
+	}
+	if !waitFor(5*time.Second, func() bool { return len(s.logs.Matching("alarm raised", forced+"/door.forced_open")) > 0 }) {
+		t.Error("disk full: a forced door was not raised")
+	}
+	saves0, at0 := len(s.logs.Matching("saving alarm state failed")), time.Now()
+	time.Sleep(2 * time.Second)
+	saves := len(s.logs.Matching("saving alarm state failed")) - saves0
 	fullFor := time.Since(full)
-	t.Logf("disk full for %v: %d log lines say no space left on device (%d of them from the rules' state file)",
-		fullFor.Round(time.Millisecond), len(s.logs.Matching("no space left on device")),
-		len(s.logs.Matching("saving alarm state failed")))
+	t.Logf("disk full for %v: %d log lines say no space left on device; the rules' state save failed %d times in %v",
+		fullFor.Round(time.Millisecond), len(s.logs.Matching("no space left on device")), saves, time.Since(at0).Round(time.Millisecond))
 
 	// Space returns and the broker is back: new events are stored and
 	// everything stored reaches the platform.
@@ -169,6 +181,30 @@ func TestDiskFull(t *testing.T) {
 	}
 	if !s.waitEvent(m, 15*time.Second, "gate.forced_open", gate) {
 		t.Fatalf("space returned but no gate.forced_open reached the platform; got %v", s.eventsOf(m))
+	}
+	if err := s.sims[forced].CloseDoor(); err != nil {
+		t.Fatal(err)
+	}
+	// The alarm raised while full is cleared, and the platform has both.
+	if !s.plat.Wait(15*time.Second, func(evs []platform.Received) bool {
+		for _, e := range evs[min(m, len(evs)):] {
+			if e.Event.Type == "door.forced_open" && e.Event.Subject == forced && e.Event.Phase == events.Cleared {
+				return true
+			}
+		}
+		return false
+	}) {
+		t.Errorf("space returned but %s's forced door was not cleared at the platform; got %v", forced, s.eventsOf(m))
+	}
+	var phases []string
+	for _, e := range s.plat.Events() {
+		if e.Event.Type == "door.forced_open" && e.Event.Subject == forced {
+			phases = append(phases, string(e.Event.Phase))
+		}
+	}
+	t.Logf("%s's door.forced_open at the platform: %v", forced, phases)
+	if len(phases) != 2 || phases[0] != string(events.Raised) {
+		t.Errorf("%s's door.forced_open at the platform: %v, want [raised cleared]: an alarm raised while the disk was full was lost", forced, phases)
 	}
 	if !waitFor(10*time.Second, func() bool { return s.gw.Stats().OutboxDepth == 0 }) {
 		t.Errorf("outbox not drained after space returned: %+v", s.gw.Stats())
