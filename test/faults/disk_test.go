@@ -212,3 +212,28 @@ func TestDiskFull(t *testing.T) {
 	checkInOrder(t, s.plat, s.gw.Stats().LastSeq)
 	t.Logf("final stats %+v", s.gw.Stats())
 }
+
+// TestDiskFullStateSaveLogRate: while the disk is full, the rules' failed
+// state save is retried; saying so once and then now and then is enough.
+// A log line at every retry floods the log (itself often on the same disk).
+func TestDiskFullStateSaveLogRate(t *testing.T) {
+	knownBug(t, "rules/engine.go (*Engine).unlockAndFlush retries a failed state save at every tick (200 ms) "+
+		"and logs \"saving alarm state failed; will retry\" at ERROR each time: about 5 lines a second while the disk is full")
+	disk := smallDisk(t)
+	t.Parallel()
+	s := newSite(t, siteOptions{kinds: []string{configs.KindDoor}, stateDir: filepath.Join(disk, "state")})
+	s.start()
+	s.waitStarted()
+	fill(t, filepath.Join(disk, "filler"))
+	door := s.ids[0]
+	if err := s.sims[door].Force(); err != nil {
+		t.Fatal(err)
+	}
+	if !waitFor(5*time.Second, func() bool { return len(s.logs.Matching("saving alarm state failed")) > 0 }) {
+		t.Fatal("the rules never said their state could not be saved")
+	}
+	time.Sleep(3 * time.Second)
+	if n := len(s.logs.Matching("saving alarm state failed")); n > 4 {
+		t.Errorf("%d log lines about the same failed state save in about 3 s", n)
+	}
+}
