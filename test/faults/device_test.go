@@ -101,7 +101,9 @@ func TestDeviceFaults(t *testing.T) {
 		t.Errorf("sequence gaps %v, out of order %d (dups %d)", gaps, reorders, dups)
 	}
 
-	// Stop everything this test started, then nothing may be left running.
+	// Stop everything this test started, then nothing may be left running:
+	// no IgnoreTopFunction is needed, paho, bbolt, the Modbus client and
+	// the simulators' servers all end their goroutines on close.
 	s.stopGW()
 	s.plat.Close()
 	s.stopSims()
