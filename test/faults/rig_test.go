@@ -41,6 +41,9 @@ type siteOptions struct {
 	noPlatform bool
 	// stateDir overrides DIR/state (a small tmpfs).
 	stateDir string
+	// api runs the local HTTP server with a token for its write calls, so
+	// that a test can make access decisions quickly through the API.
+	api bool
 	// shared serves every simulator on one address, each as its own unit
 	// id (1, 2, ...), as devices behind one Modbus TCP gateway: the
 	// devices share one link.
@@ -61,6 +64,8 @@ type site struct {
 	signer ed25519.PrivateKey
 	key    []byte
 	logs   *logSink
+	opts   siteOptions
+	token  string
 
 	simCancel context.CancelFunc
 	gw        *gateway.Gateway
@@ -83,7 +88,7 @@ func newSite(t *testing.T, o siteOptions) *site {
 	if o.modbus == "" {
 		o.modbus = "timeout: 400ms, offline_after: 2, max_backoff: 1s"
 	}
-	s := &site{t: t, dir: t.TempDir(), sims: map[string]*sim.Sim{}, logs: newLogSink()}
+	s := &site{t: t, dir: t.TempDir(), sims: map[string]*sim.Sim{}, logs: newLogSink(), opts: o}
 	s.broker = testbed.Mosquitto(t, o.mosquitto)
 	t.Cleanup(func() {
 		if t.Failed() {
@@ -164,18 +169,29 @@ func newSite(t *testing.T, o siteOptions) *site {
 	if upstream == "" {
 		upstream = s.broker.URL()
 	}
+	httpYAML := `http: { listen: "127.0.0.1:0" }`
+	if o.api {
+		tok := make([]byte, 16)
+		_, _ = rand.Read(tok)
+		s.token = hex.EncodeToString(tok)
+		tokenFile := filepath.Join(s.dir, "api.token")
+		if err := os.WriteFile(tokenFile, []byte(s.token+"\n"), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		httpYAML = fmt.Sprintf(`http: { listen: "127.0.0.1:0", token_file: %s }`, tokenFile)
+	}
 	yaml := fmt.Sprintf(`site: wannan
 gateway: gw-faults
 state_dir: %s
 upstream:
   broker: %s
-http: { listen: "127.0.0.1:0" }
+%s
 access:
   key_file: %s
   signers: [{ id: central-2026, public_key: %q }]
   unlock_time: 1s
 devices:
-%s`, stateDir, upstream, keyFile, base64.StdEncoding.EncodeToString(pub), devices.String())
+%s`, stateDir, upstream, httpYAML, keyFile, base64.StdEncoding.EncodeToString(pub), devices.String())
 	cfgFile := filepath.Join(s.dir, "edge.yaml")
 	if err := os.WriteFile(cfgFile, []byte(yaml), 0o600); err != nil {
 		t.Fatal(err)
@@ -205,7 +221,7 @@ func (s *site) start() {
 	s.t.Helper()
 	gw, err := gateway.New(s.cfg, gateway.Options{
 		Log:          slog.New(slog.NewTextHandler(s.logs, nil)),
-		DisableHTTP:  true,
+		DisableHTTP:  !s.opts.api,
 		DrainTimeout: 2 * time.Second,
 	})
 	if err != nil {
