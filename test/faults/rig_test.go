@@ -86,7 +86,7 @@ func newSite(t *testing.T, o siteOptions) *site {
 		o.poll = 100 * time.Millisecond
 	}
 	if o.modbus == "" {
-		o.modbus = "timeout: 400ms, offline_after: 2, max_backoff: 1s"
+		o.modbus = "timeout: 500ms, offline_after: 2, max_backoff: 1s"
 	}
 	s := &site{t: t, dir: t.TempDir(), sims: map[string]*sim.Sim{}, logs: newLogSink(), opts: o}
 	s.broker = testbed.Mosquitto(t, o.mosquitto)
