@@ -13,7 +13,6 @@ import (
 	"runtime"
 	"slices"
 	"strconv"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -37,29 +36,6 @@ func envDuration(t *testing.T, name string, def time.Duration) time.Duration {
 		t.Fatalf("%s=%q: want a positive duration such as 5m", name, v)
 	}
 	return d
-}
-
-// ledger records every event the gateway made durable, by sequence.
-type ledger struct {
-	mu   sync.Mutex
-	seqs map[uint64]string // sequence -> id
-}
-
-func (l *ledger) add(ev events.Event) {
-	seq, _ := strconv.ParseUint(ev.Sequence, 10, 64)
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	l.seqs[seq] = ev.ID
-}
-
-func (l *ledger) snapshot() map[uint64]string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	out := make(map[uint64]string, len(l.seqs))
-	for k, v := range l.seqs {
-		out[k] = v
-	}
-	return out
 }
 
 const soakRules = `door.held_open: { after: 3s }
@@ -102,9 +78,9 @@ func TestSoak(t *testing.T) {
 	base := simsite.Measure()
 
 	logs := &simsite.LogTail{Max: 1 << 20}
-	led := &ledger{seqs: map[uint64]string{}}
+	led := simsite.NewLedger()
 	gw, err := gateway.New(site.Config, gateway.Options{Log: logs.Logger(slog.LevelInfo), Version: "soak",
-		DisableHTTP: true, DrainTimeout: 10 * time.Second, OnEvent: led.add})
+		DisableHTTP: true, DrainTimeout: 10 * time.Second, OnEvent: led.Add})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -163,7 +139,7 @@ func TestSoak(t *testing.T) {
 		t.Fatal("gateway did not stop within 30 s")
 	}
 	st := gw.Stats()
-	appended := led.snapshot()
+	appended := led.Seqs()
 	plat.Wait(10*time.Second, func(evs []platform.Received) bool { return len(evs) >= len(appended) })
 
 	received := map[uint64]bool{}

@@ -47,6 +47,9 @@ type Options struct {
 	Rules string
 	// HTTP is http.listen; "" gives 127.0.0.1:0.
 	HTTP string
+	// Front, when set, maps each served address to the one the config
+	// names (a relay in front of the simulators that watches the traffic).
+	Front func(addr string) string
 }
 
 // Device is one simulated controller of the site.
@@ -54,7 +57,8 @@ type Device struct {
 	ID   string
 	Kind string
 	Sim  *sim.Sim
-	// Addr is the host:port it is served on, Unit its unit id there.
+	// Addr is the host:port the config names for it (where it is served,
+	// or its Front), Unit its unit id there.
 	Addr string
 	Unit uint8
 }
@@ -86,6 +90,9 @@ func New(ctx context.Context, t testing.TB, o Options) *Site {
 	t.Helper()
 	if o.Dir == "" {
 		o.Dir = t.TempDir()
+	}
+	if err := os.MkdirAll(o.Dir, 0o700); err != nil {
+		t.Fatal(err)
 	}
 	if o.PerAddress < 1 {
 		o.PerAddress = 1
@@ -191,6 +198,9 @@ func (s *Site) serve(ctx context.Context, t testing.TB) {
 		addr, err := sim.ServeAll(ctx, "127.0.0.1:0", sims...)
 		if err != nil {
 			t.Fatal(err)
+		}
+		if o.Front != nil {
+			addr = o.Front(addr)
 		}
 		for _, d := range batch {
 			d.Addr = addr
