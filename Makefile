@@ -4,7 +4,7 @@ GO      ?= go
 PKGS    ?= ./...
 TIMEOUT ?= 40m
 
-.PHONY: all build test deps vet fmt-check unit cross clean
+.PHONY: all build test deps vet fmt-check unit cross clean soak fleet footprint
 
 all: build
 
@@ -32,6 +32,24 @@ cross:
 	CGO_ENABLED=0 GOOS=linux GOARCH=amd64 $(GO) build -trimpath -ldflags='-s -w' -o bin/edge-linux-amd64 ./cmd/edge
 	CGO_ENABLED=0 GOOS=linux GOARCH=arm64 $(GO) build -trimpath -ldflags='-s -w' -o bin/edge-linux-arm64 ./cmd/edge
 	CGO_ENABLED=0 GOOS=linux GOARCH=arm GOARM=7 $(GO) build -trimpath -ldflags='-s -w' -o bin/edge-linux-armv7 ./cmd/edge
+
+# Long runs (issues 8 and 9), without the race detector so that the figures
+# they print are those of a normal build (SOAKFLAGS=-race to add it).
+SOAK_DURATION  ?= 5m
+FLEET_DURATION ?= 60s
+FLEET_GATEWAYS ?= 50
+FLEET_DEVICES  ?= 10
+SOAKFLAGS      ?=
+
+soak:
+	SOAK_DURATION=$(SOAK_DURATION) $(GO) test $(SOAKFLAGS) -count=1 -v -run TestSoak -timeout 30m ./test/soak/
+
+fleet:
+	FLEET_GATEWAYS=$(FLEET_GATEWAYS) FLEET_DEVICES=$(FLEET_DEVICES) FLEET_DURATION=$(FLEET_DURATION) \
+		$(GO) test $(SOAKFLAGS) -count=1 -v -run TestFleet -timeout 30m ./test/fleet/
+
+footprint:
+	FOOTPRINT=1 $(GO) test -count=1 -v -run TestFootprint -timeout 30m ./test/footprint/
 
 clean:
 	rm -rf bin dist

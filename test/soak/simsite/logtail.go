@@ -2,6 +2,7 @@ package simsite
 
 import (
 	"bytes"
+	"io"
 	"log/slog"
 	"sync"
 )
@@ -10,6 +11,8 @@ import (
 // by level and keeps only the last Max bytes, for a failing test to show.
 type LogTail struct {
 	Max int
+	// Tee, when set, also gets everything (a file for a long run).
+	Tee io.Writer
 
 	mu     sync.Mutex
 	buf    []byte
@@ -25,6 +28,9 @@ func (l *LogTail) Write(p []byte) (int, error) {
 	l.lines += bytes.Count(p, []byte("\n"))
 	l.warns += bytes.Count(p, []byte("level=WARN"))
 	l.errors += bytes.Count(p, []byte("level=ERROR"))
+	if l.Tee != nil {
+		_, _ = l.Tee.Write(p)
+	}
 	l.buf = append(l.buf, p...)
 	if max := l.Max; max > 0 && len(l.buf) > max {
 		l.buf = append(l.buf[:0], l.buf[len(l.buf)-max/2:]...)

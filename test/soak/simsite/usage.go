@@ -56,36 +56,80 @@ func CPUTime() time.Duration {
 
 // ProcMem reads VmRSS and VmHWM of a process from /proc/PID/status, in bytes.
 func ProcMem(pid int) (rss, hwm uint64, err error) {
+	m, err := ProcStatus(pid)
+	return m.RSS, m.HWM, err
+}
+
+// Mem is a process's memory as /proc/PID/status reports it, in bytes.
+type Mem struct {
+	// RSS is VmRSS, the resident set; HWM its peak (VmHWM).
+	RSS, HWM uint64
+	// Anon and File split RSS: anonymous memory (heap, stacks) and pages
+	// of mapped files (the binary, bbolt's mmap), which the kernel can
+	// drop and read again.
+	Anon, File uint64
+}
+
+// ProcStatus reads the memory lines of /proc/PID/status.
+func ProcStatus(pid int) (Mem, error) {
+	var m Mem
+	fields := map[string]*uint64{"VmRSS": &m.RSS, "VmHWM": &m.HWM, "RssAnon": &m.Anon, "RssFile": &m.File}
 	f, err := os.Open(fmt.Sprintf("/proc/%d/status", pid))
 	if err != nil {
-		return 0, 0, err
+		return m, err
 	}
 	defer f.Close()
 	sc := bufio.NewScanner(f)
 	for sc.Scan() {
 		name, rest, ok := strings.Cut(sc.Text(), ":")
-		if !ok || name != "VmRSS" && name != "VmHWM" {
+		dst := fields[name]
+		if !ok || dst == nil {
 			continue
 		}
-		fields := strings.Fields(rest) // "12345 kB"
-		if len(fields) != 2 || fields[1] != "kB" {
-			return 0, 0, fmt.Errorf("/proc/%d/status: unexpected %s line %q", pid, name, sc.Text())
+		parts := strings.Fields(rest) // "12345 kB"
+		if len(parts) != 2 || parts[1] != "kB" {
+			return m, fmt.Errorf("/proc/%d/status: unexpected %s line %q", pid, name, sc.Text())
 		}
-		kb, err := strconv.ParseUint(fields[0], 10, 64)
+		kb, err := strconv.ParseUint(parts[0], 10, 64)
 		if err != nil {
-			return 0, 0, fmt.Errorf("/proc/%d/status: %s: %w", pid, name, err)
+			return m, fmt.Errorf("/proc/%d/status: %s: %w", pid, name, err)
 		}
-		if name == "VmRSS" {
-			rss = kb << 10
-		} else {
-			hwm = kb << 10
-		}
+		*dst = kb << 10
 	}
 	if err := sc.Err(); err != nil {
-		return 0, 0, err
+		return m, err
 	}
-	if rss == 0 {
-		return 0, 0, fmt.Errorf("/proc/%d/status: no VmRSS", pid)
+	if m.RSS == 0 {
+		return m, fmt.Errorf("/proc/%d/status: no VmRSS", pid)
 	}
-	return rss, hwm, nil
+	return m, nil
+}
+
+// ProcCPU is the user + system CPU time a process has used, from
+// /proc/PID/stat (in clock ticks of 1/100 s, as on every Linux port Go
+// supports).
+func ProcCPU(pid int) (time.Duration, error) {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return 0, err
+	}
+	// The command name may hold spaces: fields start after its ')'.
+	i := strings.LastIndexByte(string(b), ')')
+	if i < 0 {
+		return 0, fmt.Errorf("/proc/%d/stat: no command name", pid)
+	}
+	f := strings.Fields(string(b[i+1:]))
+	// f[0] is field 3 (state); utime and stime are fields 14 and 15.
+	if len(f) < 13 {
+		return 0, fmt.Errorf("/proc/%d/stat: %d fields", pid, len(f))
+	}
+	var ticks uint64
+	for _, s := range f[11:13] {
+		n, err := strconv.ParseUint(s, 10, 64)
+		if err != nil {
+			return 0, fmt.Errorf("/proc/%d/stat: %w", pid, err)
+		}
+		ticks += n
+	}
+	return time.Duration(ticks) * 10 * time.Millisecond, nil
 }
