@@ -218,7 +218,7 @@ func TestFleet(t *testing.T) {
 	t.Logf("  idle:                        %s", idle)
 	t.Logf("  simulators + consumer:       %s", simsUp)
 	t.Logf("  gateways running:            %s", running)
-	t.Logf("  after %v of events:          %s", dur, loaded)
+	t.Logf("  after the events:            %s", loaded)
 	t.Logf("  per gateway: CPU %.2f%% of one core (process CPU %v over %v, simulators and consumer included: an upper bound)",
 		perCore, cpu.Round(time.Millisecond), elapsed.Round(time.Millisecond))
 	t.Logf("  per gateway: heap %s at start, %s after load; RSS %s at start, %s after load (process deltas over the simulators, / %d)",
