@@ -7,7 +7,7 @@ VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 COMMIT  ?= $(shell git rev-parse --short HEAD 2>/dev/null || echo unknown)
 LDFLAGS := -s -w -X main.version=$(VERSION) -X main.commit=$(COMMIT)
 
-.PHONY: all build test deps vet fmt-check unit cross package clean
+.PHONY: all build test deps vet fmt-check unit cross package clean soak fleet footprint fuzz
 
 all: build
 
@@ -39,6 +39,24 @@ cross:
 # package builds .deb packages for amd64, arm64 and armhf into dist/.
 package:
 	GO=$(GO) ./scripts/package.sh
+
+# Long runs (issues 8 and 9), without the race detector so that the figures
+# they print are those of a normal build (SOAKFLAGS=-race to add it).
+SOAK_DURATION  ?= 5m
+FLEET_DURATION ?= 60s
+FLEET_GATEWAYS ?= 50
+FLEET_DEVICES  ?= 10
+SOAKFLAGS      ?=
+
+soak:
+	SOAK_DURATION=$(SOAK_DURATION) $(GO) test $(SOAKFLAGS) -count=1 -v -run TestSoak -timeout 30m ./test/soak/
+
+fleet:
+	FLEET_GATEWAYS=$(FLEET_GATEWAYS) FLEET_DEVICES=$(FLEET_DEVICES) FLEET_DURATION=$(FLEET_DURATION) \
+		$(GO) test $(SOAKFLAGS) -count=1 -v -run TestFleet -timeout 30m ./test/fleet/
+
+footprint:
+	FOOTPRINT=1 $(GO) test -count=1 -v -run TestFootprint -timeout 30m ./test/footprint/
 
 clean:
 	rm -rf bin dist
