@@ -3,8 +3,9 @@
 GO      ?= go
 PKGS    ?= ./...
 TIMEOUT ?= 40m
+FUZZTIME ?= 30s
 
-.PHONY: all build test deps vet fmt-check unit cross clean
+.PHONY: all build test deps vet fmt-check unit cross clean fuzz
 
 all: build
 
@@ -23,6 +24,17 @@ fmt-check:
 
 test: deps vet fmt-check
 	CI=$${CI:-} $(GO) test -race -timeout $(TIMEOUT) $(PKGS)
+
+# fuzz runs every fuzz target (func FuzzX in a *_test.go) for FUZZTIME, one
+# after another; `go test ./...` runs their seed corpora only.
+fuzz:
+	@set -e; for f in $$(grep -rl --include='*_test.go' '^func Fuzz' . | sort); do \
+		d=$$(dirname $$f); \
+		for t in $$(sed -n 's/^func \(Fuzz[A-Za-z0-9_]*\)(.*/\1/p' $$f); do \
+			echo "== $$t ./$${d#./}"; \
+			$(GO) test -run='^$$' -fuzz="^$$t$$" -fuzztime=$(FUZZTIME) ./$${d#./}; \
+		done; \
+	done
 
 # unit runs the tests without installing anything (peer tests skip).
 unit:
