@@ -56,8 +56,9 @@ type site struct {
 }
 
 type siteOptions struct {
-	listen string // http.listen; default 127.0.0.1:0
-	token  bool   // write http.token_file
+	listen     string // http.listen; default 127.0.0.1:0
+	token      bool   // write http.token_file
+	ackTimeout string // upstream.ack_timeout; default the config's
 }
 
 func newSite(t *testing.T, o siteOptions) *site {
@@ -76,6 +77,10 @@ func newSite(t *testing.T, o siteOptions) *site {
 		tf := filepath.Join(s.dir, "api.token")
 		writeFile(t, tf, apiToken+"\n", 0o600)
 		tokenLine = fmt.Sprintf("\n  token_file: %s", tf)
+	}
+	ackLine := ""
+	if o.ackTimeout != "" {
+		ackLine = "\n  ack_timeout: " + o.ackTimeout
 	}
 	if o.listen == "" {
 		o.listen = "127.0.0.1:0"
@@ -116,7 +121,7 @@ func newSite(t *testing.T, o siteOptions) *site {
 gateway: gw-sec
 state_dir: %s
 upstream:
-  broker: %s
+  broker: %s%s
 http:
   listen: %q%s
 access:
@@ -124,7 +129,7 @@ access:
   signers: [{ id: %s, public_key: %q }]
   unlock_time: 1s
 devices:
-%s`, filepath.Join(s.dir, "state"), s.broker.URL(), o.listen, tokenLine, keyFile, signerID,
+%s`, filepath.Join(s.dir, "state"), s.broker.URL(), ackLine, o.listen, tokenLine, keyFile, signerID,
 		base64.StdEncoding.EncodeToString(pub), devices)
 	cfgFile := filepath.Join(s.dir, "edge.yaml")
 	writeFile(t, cfgFile, yaml, 0o600)
