@@ -4,6 +4,7 @@ GO      ?= go
 PKGS    ?= ./...
 TIMEOUT ?= 40m
 FUZZTIME ?= 30s
+FUZZMINIMIZE ?= 5s
 
 .PHONY: all build test deps vet fmt-check unit cross clean fuzz
 
@@ -26,13 +27,15 @@ test: deps vet fmt-check
 	CI=$${CI:-} $(GO) test -race -timeout $(TIMEOUT) $(PKGS)
 
 # fuzz runs every fuzz target (func FuzzX in a *_test.go) for FUZZTIME, one
-# after another; `go test ./...` runs their seed corpora only.
+# after another; `go test ./...` runs their seed corpora only. FUZZMINIMIZE
+# bounds the minimizing of each new input (Go's default, 60s, can take a
+# whole run).
 fuzz:
 	@set -e; for f in $$(grep -rl --include='*_test.go' '^func Fuzz' . | sort); do \
 		d=$$(dirname $$f); \
 		for t in $$(sed -n 's/^func \(Fuzz[A-Za-z0-9_]*\)(.*/\1/p' $$f); do \
 			echo "== $$t ./$${d#./}"; \
-			$(GO) test -run='^$$' -fuzz="^$$t$$" -fuzztime=$(FUZZTIME) ./$${d#./}; \
+			$(GO) test -run='^$$' -fuzz="^$$t$$" -fuzztime=$(FUZZTIME) -fuzzminimizetime=$(FUZZMINIMIZE) ./$${d#./}; \
 		done; \
 	done
 
