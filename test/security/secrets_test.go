@@ -3,11 +3,14 @@ package security
 import (
 	"bytes"
 	"encoding/json"
+	"io"
 	"io/fs"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/jusha-ean/edge/access"
 	"github.com/jusha-ean/edge/configs"
@@ -168,6 +171,33 @@ func TestStateDirPrivateAndHashedOnly(t *testing.T) {
 		t.Fatal(err)
 	}
 	s.waitEvent(n, "access.denied", nil)
+	// What the broker retains and the local pages show: the credential
+	// point is redacted.
+	time.Sleep(1500 * time.Millisecond) // state goes out at most once a second
+	state, ok := s.plat.State(doorID)
+	if !ok {
+		t.Fatal("no retained state for the door")
+	}
+	resp, err := http.Get("http://" + s.gw.HTTPAddr(10*time.Second) + "/api/v1/devices")
+	if err != nil {
+		t.Fatal(err)
+	}
+	devices, _ := io.ReadAll(resp.Body)
+	_ = resp.Body.Close()
+	if !bytes.Contains(state, []byte(`"credential"`)) || !bytes.Contains(devices, []byte(`"credential"`)) {
+		t.Fatalf("the credential point is missing from the state (%s) or the device list: nothing was checked", state)
+	}
+	if !bytes.Contains(devices, []byte(doorID)) {
+		t.Fatalf("/api/v1/devices does not list the door: %s", devices)
+	}
+	for _, raw := range []string{riderQR, unknown} {
+		if bytes.Contains(state, []byte(raw)) {
+			t.Errorf("retained P/state/%s carries the raw credential %s: %s", doorID, raw, state)
+		}
+		if bytes.Contains(devices, []byte(raw)) {
+			t.Errorf("/api/v1/devices shows the raw credential %s", raw)
+		}
+	}
 	s.stop()
 	fi, err := os.Stat(s.cfg.StateDir)
 	if err != nil {
