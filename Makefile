@@ -7,6 +7,9 @@ VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 COMMIT  ?= $(shell git rev-parse --short HEAD 2>/dev/null || echo unknown)
 LDFLAGS := -s -w -X main.version=$(VERSION) -X main.commit=$(COMMIT)
 
+FUZZTIME ?= 30s
+FUZZMINIMIZE ?= 5s
+
 .PHONY: all build test deps vet fmt-check unit cross package clean soak fleet footprint fuzz
 
 all: build
@@ -26,6 +29,19 @@ fmt-check:
 
 test: deps vet fmt-check
 	CI=$${CI:-} $(GO) test -race -timeout $(TIMEOUT) $(PKGS)
+
+# fuzz runs every fuzz target (func FuzzX in a *_test.go) for FUZZTIME, one
+# after another; `go test ./...` runs their seed corpora only. FUZZMINIMIZE
+# bounds the minimizing of each new input (Go's default, 60s, can take a
+# whole run).
+fuzz:
+	@set -e; for f in $$(grep -rl --include='*_test.go' '^func Fuzz' . | sort); do \
+		d=$$(dirname $$f); \
+		for t in $$(sed -n 's/^func \(Fuzz[A-Za-z0-9_]*\)(.*/\1/p' $$f); do \
+			echo "== $$t ./$${d#./}"; \
+			$(GO) test -run='^$$' -fuzz="^$$t$$" -fuzztime=$(FUZZTIME) -fuzzminimizetime=$(FUZZMINIMIZE) ./$${d#./}; \
+		done; \
+	done
 
 # unit runs the tests without installing anything (peer tests skip).
 unit:
