@@ -220,7 +220,9 @@ func checkPoint(p *problems, d *decoder, pt *Point) {
 	if pt.Writable && tableOK && pt.Table != TableCoil && pt.Table != TableHolding {
 		p.check(at(&pt.Writable), "point %q: only coils and holding registers are writable, not %s", pt.Name, tableWord(pt.Table))
 	}
-	if tableOK && typeOK && pt.Count >= 0 {
+	if pt.Count > 65536 || pt.Length > 65536 {
+		p.check(at(&pt.Count), "point %q: count %d or length %d runs past the end of the table (65535)", pt.Name, pt.Count, pt.Length)
+	} else if tableOK && typeOK && pt.Count >= 0 {
 		size := pt.Elements()
 		if !pt.Table.IsBits() {
 			size *= pt.Registers()

@@ -54,6 +54,11 @@ func CheckPoint(p configs.Point) error {
 	if p.Count < 0 {
 		return fail("count must not be negative")
 	}
+	// Bound count and length before Span multiplies them, so that a huge
+	// count cannot overflow into a small span.
+	if p.Count > 1<<16 || p.Length > 1<<16 {
+		return fail("count %d or length %d runs past address 65535", p.Count, p.Length)
+	}
 	span, limit := Span(p), maxRegisters
 	if p.Table.IsBits() {
 		limit = maxBits
