@@ -217,8 +217,6 @@ func TestDiskFull(t *testing.T) {
 // state save is retried; saying so once and then now and then is enough.
 // A log line at every retry floods the log (itself often on the same disk).
 func TestDiskFullStateSaveLogRate(t *testing.T) {
-	knownBug(t, "rules/engine.go (*Engine).unlockAndFlush retries a failed state save at every tick (200 ms) "+
-		"and logs \"saving alarm state failed; will retry\" at ERROR each time: about 5 lines a second while the disk is full")
 	disk := smallDisk(t)
 	t.Parallel()
 	s := newSite(t, siteOptions{kinds: []string{configs.KindDoor}, stateDir: filepath.Join(disk, "state")})

@@ -12,6 +12,4 @@
 //
 // The disk-full tests mount a 1 MiB tmpfs: they need root (CAP_SYS_ADMIN)
 // and skip, saying why, where that is not possible and under CI=true.
-// Tests that show a known bug in another package skip by default; run them
-// with EDGE_KNOWN_BUGS=1 to see them fail.
 package faults

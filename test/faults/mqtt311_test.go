@@ -1,7 +1,6 @@
 package faults_test
 
 import (
-	"os"
 	"testing"
 
 	"github.com/jusha-ean/edge/configs"
@@ -11,8 +10,6 @@ import (
 // broker drops the first handshake, every CONNECT the uplink sends after it
 // must still be MQTT 3.1.1 (protocol "MQTT", level 4).
 func TestUplinkSpeaksMQTT311AfterRefusal(t *testing.T) {
-	knownBug(t, "sync/uplink/conn.go (*Uplink).connect does not call SetProtocolVersion(4): "+
-		"after a failed 3.1.1 handshake paho retries at once with MQTT 3.1 (MQIsdp/3) and the gateway runs a 3.1 session")
 	t.Parallel()
 	fp := newFaultPort(t, "")
 	s := newSite(t, siteOptions{kinds: []string{configs.KindDoor}, upstreamBroker: fp.URL()})
@@ -30,11 +27,3 @@ func TestUplinkSpeaksMQTT311AfterRefusal(t *testing.T) {
 	}
 }
 
-// knownBug skips a test that shows a bug in another package, unless
-// EDGE_KNOWN_BUGS=1 asks to see it fail.
-func knownBug(t *testing.T, what string) {
-	t.Helper()
-	if os.Getenv("EDGE_KNOWN_BUGS") != "1" {
-		t.Skip("known bug (EDGE_KNOWN_BUGS=1 runs it): " + what)
-	}
-}
