@@ -26,4 +26,3 @@ func TestUplinkSpeaksMQTT311AfterRefusal(t *testing.T) {
 		}
 	}
 }
-
