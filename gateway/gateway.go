@@ -61,6 +61,7 @@ type Gateway struct {
 
 	last readings
 
+	held      heldEvents
 	heartbeat atomic.Int64 // unix nanoseconds of the main loop's last beat; 0 when stopped
 	appended  atomic.Uint64
 	appendErr atomic.Uint64
@@ -153,25 +154,49 @@ func prepareStateDir(dir string) error {
 	return os.Remove(probe)
 }
 
-// emit stores an event raised by the rules; it is durable when emit
-// returns. An event that cannot be stored is logged and counted.
+// emit stores an event raised by the rules or the access controller. An
+// event the outbox refuses (a full disk) is held in memory, in order, and
+// stored as soon as the outbox takes it again: see held.
 func (g *Gateway) emit(ev events.Event) {
-	_, _ = g.emitDurable(context.Background(), ev)
+	if g.held.holding() {
+		// Keep the order: nothing overtakes what is already held.
+		g.hold(ev, errHolding)
+		return
+	}
+	if _, err := g.store(context.Background(), ev); err != nil {
+		g.hold(ev, err)
+	}
 }
 
-// emitDurable appends ev to the outbox and returns it as stored (with its
-// id and sequence), then hands it to the parts that follow the outbox.
+// emitDurable is emit for a caller that must know the event is durable
+// before it answers (the local API): a refused event is not held, the
+// caller gets the error and acts on nothing.
 func (g *Gateway) emitDurable(ctx context.Context, ev events.Event) (events.Event, error) {
+	if g.held.holding() {
+		return ev, errHolding
+	}
+	stored, err := g.store(ctx, ev)
+	if err != nil {
+		// The rules still need to know of the decision.
+		g.pipe.Load().rules.Notify(ev)
+	}
+	return stored, err
+}
+
+// store appends ev to the outbox and, once it is durable, hands the stored
+// event (with its id and sequence) to the parts that follow the outbox.
+func (g *Gateway) store(ctx context.Context, ev events.Event) (events.Event, error) {
 	stored, err := g.ob.Append(ctx, ev)
 	if err != nil {
 		g.appendErr.Add(1)
-		g.log.Error("event not stored", "type", ev.Type, "subject", ev.Subject, "err", err)
-		// The rules still need to know of a grant, so that the door it
-		// opens is not taken for a forced one.
-		g.pipe.Load().rules.Notify(ev)
 		return ev, err
 	}
 	g.appended.Add(1)
+	g.follow(stored)
+	return stored, nil
+}
+
+func (g *Gateway) follow(stored events.Event) {
 	g.pipe.Load().rules.Notify(stored)
 	if g.tel != nil {
 		g.tel.ObserveEvent(stored)
@@ -182,7 +207,6 @@ func (g *Gateway) emitDurable(ctx context.Context, ev events.Event) (events.Even
 	if g.opts.OnEvent != nil {
 		g.opts.OnEvent(stored)
 	}
-	return stored, nil
 }
 
 // onReading is the drivers' sink: one reading per poll per device.
@@ -237,8 +261,8 @@ func (g *Gateway) startPipeline(p *pipeline) {
 
 // stopPipeline stops them: the controller first (it relocks what it
 // unlocked), then the rules (their last state is saved).
-func (p *pipeline) stop() error {
-	return errors.Join(p.ctrlPart.stop(5*time.Second), p.rulesPart.stop(3*time.Second))
+func (p *pipeline) stop(log *slog.Logger) error {
+	return errors.Join(p.ctrlPart.stop(5*time.Second, log), p.rulesPart.stop(3*time.Second, log))
 }
 
 // close releases what New opened.
@@ -300,18 +324,26 @@ func sameValue(a, b drivers.Value) bool {
 type Stats struct {
 	// Appended counts events made durable since Run started.
 	Appended uint64
-	// AppendErrors counts events the outbox refused (disk full).
+	// AppendErrors counts refused appends (disk full), retries included.
 	AppendErrors uint64
 	// OutboxDepth is the number of events not yet acknowledged by the broker.
 	OutboxDepth int
 	// LastSeq is the last sequence number assigned.
 	LastSeq uint64
+	// Held counts events the outbox refused that wait in memory;
+	// HeldLost those lost when even the memory bound was reached.
+	Held     int
+	HeldLost uint64
 }
 
 // Stats returns the gateway's counters.
 func (g *Gateway) Stats() Stats {
 	st := g.ob.Stats()
-	return Stats{Appended: g.appended.Load(), AppendErrors: g.appendErr.Load(), OutboxDepth: st.Depth, LastSeq: st.LastSeq}
+	g.held.mu.Lock()
+	held, lost := len(g.held.q), g.held.dropped
+	g.held.mu.Unlock()
+	return Stats{Appended: g.appended.Load(), AppendErrors: g.appendErr.Load(), OutboxDepth: st.Depth, LastSeq: st.LastSeq,
+		Held: held, HeldLost: lost}
 }
 
 // HTTPAddr waits (at most timeout) until the status page listens and

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"os"
 	"time"
 
@@ -31,19 +32,35 @@ func (g *Gateway) start(name string, run func(ctx context.Context) error) *part 
 	return p
 }
 
-// stop ends a part and waits for it at most timeout.
-func (p *part) stop(timeout time.Duration) error {
+// stop ends a part and waits for it. A part that takes longer than
+// timeout is logged and waited for a while longer (up to stopGrace): the
+// stores close only after the parts that write to them have stopped, so
+// that nothing they raise while stopping is refused.
+func (p *part) stop(timeout time.Duration, log *slog.Logger) error {
 	p.cancel()
-	select {
-	case err := <-p.done:
-		if errors.Is(err, context.Canceled) {
-			return nil
+	wait := func(d time.Duration) (error, bool) {
+		select {
+		case err := <-p.done:
+			if errors.Is(err, context.Canceled) {
+				return nil, true
+			}
+			return err, true
+		case <-time.After(d):
+			return nil, false
 		}
-		return err
-	case <-time.After(timeout):
-		return fmt.Errorf("%s did not stop within %v", p.name, timeout)
 	}
+	if err, ok := wait(timeout); ok {
+		return err
+	}
+	log.Warn("part slow to stop; waiting", "part", p.name, "after", timeout)
+	if err, ok := wait(stopGrace); ok {
+		return err
+	}
+	return fmt.Errorf("%s did not stop within %v", p.name, timeout+stopGrace)
 }
+
+// stopGrace is how much longer shutdown waits for a slow part.
+const stopGrace = 20 * time.Second
 
 // Run starts every part, raises gateway.started, and blocks until ctx ends
 // or a part fails. Shutdown is ordered under a deadline: stop polling and
@@ -73,6 +90,7 @@ func (g *Gateway) Run(ctx context.Context) error {
 	}
 	upPart := g.start("uplink", g.up.Run)
 	wlPart := g.start("whitelist", g.wl.Run) // daily use counters to disk
+	heldPart := g.start("held", g.runHeld)   // events a full disk refused
 	var telPart *part
 	if g.tel != nil {
 		telPart = g.start("telemetry", g.tel.Run)
@@ -117,17 +135,19 @@ loop:
 	g.reloadMu.Lock() // no reload while stopping
 	defer g.reloadMu.Unlock()
 	p := g.pipe.Load()
-	errs = append(errs, p.ctrlPart.stop(5*time.Second))  // relock what is unlocked, while links still run
-	errs = append(errs, pollPart.stop(5*time.Second))    // no new readings
-	errs = append(errs, p.rulesPart.stop(3*time.Second)) // last alarm state saved
+	errs = append(errs, p.ctrlPart.stop(5*time.Second, g.log))  // relock what is unlocked, while links still run
+	errs = append(errs, pollPart.stop(5*time.Second, g.log))    // no new readings
+	errs = append(errs, p.rulesPart.stop(3*time.Second, g.log)) // last alarm state saved
+	errs = append(errs, heldPart.stop(2*time.Second, g.log))
+	g.flushHeld(context.Background()) // a last try for what a full disk refused
 	g.drain(g.opts.DrainTimeout)
-	errs = append(errs, upPart.stop(5*time.Second)) // offline status, disconnect
-	errs = append(errs, wlPart.stop(3*time.Second)) // last use counters saved
+	errs = append(errs, upPart.stop(5*time.Second, g.log)) // offline status, disconnect
+	errs = append(errs, wlPart.stop(3*time.Second, g.log)) // last use counters saved
 	if telPart != nil {
-		errs = append(errs, telPart.stop(5*time.Second))
+		errs = append(errs, telPart.stop(5*time.Second, g.log))
 	}
 	if webPart != nil {
-		errs = append(errs, webPart.stop(5*time.Second))
+		errs = append(errs, webPart.stop(5*time.Second, g.log))
 	}
 	if err := errors.Join(errs...); err != nil {
 		g.log.Warn("shutdown", "err", err)
@@ -198,7 +218,7 @@ func (g *Gateway) Reload(_ context.Context, next *configs.Config) error {
 	}
 	if np != nil {
 		if cur.ctrlPart != nil {
-			if err := cur.stop(); err != nil {
+			if err := cur.stop(g.log); err != nil {
 				g.log.Warn("config reload: stopping the old rules", "err", err)
 			}
 			// The new engine reads the alarm state the old one saved.
