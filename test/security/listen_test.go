@@ -164,18 +164,10 @@ func TestGatewayRefusesListenBeyondLoopbackWithoutToken(t *testing.T) {
 	}
 }
 
-// newGateway calls gateway.New and closes nothing (it must fail). A panic
-// is the known bug below, reported to the lead: the test then skips, so
-// that it shows in every run until the bug is fixed.
-func newGateway(t *testing.T, cfg *configs.Config) (err error) {
+// newGateway calls gateway.New, which must refuse the config and return
+// its error (a panic fails the test).
+func newGateway(t *testing.T, cfg *configs.Config) error {
 	t.Helper()
-	defer func() {
-		if p := recover(); p != nil {
-			t.Skipf("known bug: gateway.New panics (%v) instead of returning its error: "+
-				"its deferred cleanup calls g.close() on the named result g, which `return nil, err` has set to nil "+
-				"(gateway/gateway.go New); `edge run` then prints a stack trace, and the outbox and whitelist stay open", p)
-		}
-	}()
 	g, err := gateway.New(cfg, gateway.Options{})
 	if err == nil {
 		t.Fatalf("gateway.New accepted the config (%v)", g)
