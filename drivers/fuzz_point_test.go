@@ -93,7 +93,6 @@ func FuzzDecodePoint(f *testing.F) {
 	})
 }
 
-
 // checkShape checks a decoded value against its point.
 func checkShape(t *testing.T, p configs.Point, v drivers.Value) {
 	t.Helper()
