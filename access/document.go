@@ -108,7 +108,7 @@ func ParseDocument(b []byte) (*Document, error) {
 		return nil, fmt.Errorf("decode document: %w", err)
 	}
 	if err := d.validate(); err != nil {
-		return d, err
+		return nil, err
 	}
 	return d, nil
 }

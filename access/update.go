@@ -46,12 +46,15 @@ func (s *Store) applySigned(ctx context.Context, envelope []byte) (Result, error
 	if rej != nil {
 		return Result{}, rej
 	}
-	doc, err := ParseDocument(payload)
+	doc, err := decodeDocument(payload)
 	if err != nil {
+		return Result{}, reject(RejectMalformed, "decode document: %v", err)
+	}
+	if err := doc.validate(); err != nil {
+		// The version, read before the document failed its checks, tells
+		// the platform which update was refused.
 		r := reject(RejectMalformed, "%v", err)
-		if doc != nil {
-			r.Version = doc.Version
-		}
+		r.Version = doc.Version
 		return Result{}, r
 	}
 	if err := ctx.Err(); err != nil {
