@@ -31,17 +31,30 @@ test: deps vet fmt-check
 	CI=$${CI:-} $(GO) test -race -timeout $(TIMEOUT) $(PKGS)
 
 # fuzz runs every fuzz target (func FuzzX in a *_test.go) for FUZZTIME, one
-# after another; `go test ./...` runs their seed corpora only. FUZZMINIMIZE
-# bounds the minimizing of each new input (Go's default, 60s, can take a
-# whole run).
+# after another, and fails at the end if any found something (a crasher is
+# written to the package's testdata/fuzz/FuzzX/). `go test ./...` runs their
+# seed corpora only. FUZZMINIMIZE bounds the minimizing of each new input
+# (Go's default, 60s, can take a whole run). A bare "context deadline
+# exceeded" with no crasher written is Go's coordinator race at the end of
+# -fuzztime (golang/go#75804, not fixed in go1.26): reported, not failed.
 fuzz:
-	@set -e; for f in $$(grep -rl --include='*_test.go' '^func Fuzz' . | sort); do \
-		d=$$(dirname $$f); \
+	@failed=""; log=$$(mktemp); \
+	for f in $$(grep -rl --include='*_test.go' '^func Fuzz' . | sort); do \
+		d=$$(dirname $$f); d=$${d#./}; \
 		for t in $$(sed -n 's/^func \(Fuzz[A-Za-z0-9_]*\)(.*/\1/p' $$f); do \
-			echo "== $$t ./$${d#./}"; \
-			$(GO) test -run='^$$' -fuzz="^$$t$$" -fuzztime=$(FUZZTIME) -fuzzminimizetime=$(FUZZMINIMIZE) ./$${d#./}; \
+			echo "== $$t ./$$d"; \
+			before=$$(ls $$d/testdata/fuzz/$$t 2>/dev/null | wc -l); \
+			{ $(GO) test -run='^$$' -fuzz="^$$t$$" -fuzztime=$(FUZZTIME) -fuzzminimizetime=$(FUZZMINIMIZE) ./$$d; \
+			  echo $$? > $$log.rc; } 2>&1 | tee $$log; \
+			after=$$(ls $$d/testdata/fuzz/$$t 2>/dev/null | wc -l); \
+			if [ "$$(cat $$log.rc)" != 0 ]; then \
+				if grep -q '^    context deadline exceeded' $$log && [ "$$before" = "$$after" ]; then \
+					echo "== $$t: no crasher written; Go's end-of-fuzztime race (golang/go#75804), not a finding"; \
+				else failed="$$failed $$t"; fi; \
+			fi; \
 		done; \
-	done
+	done; rm -f $$log $$log.rc; \
+	if [ -n "$$failed" ]; then echo "fuzz failed:$$failed"; exit 1; fi
 
 # unit runs the tests without installing anything (peer tests skip).
 unit:
