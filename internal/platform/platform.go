@@ -217,8 +217,11 @@ func (p *Platform) WaitType(timeout time.Duration, typ string, phase events.Phas
 // Command publishes payload on P/cmd/{name} at QoS 1.
 func (p *Platform) Command(name string, payload []byte) error {
 	tok := p.client.Publish(p.prefix+"/cmd/"+name, 1, false, payload)
-	if !tok.WaitTimeout(10*time.Second) || tok.Error() != nil {
-		return fmt.Errorf("command %s: %v", name, tok.Error())
+	if !tok.WaitTimeout(30 * time.Second) {
+		return fmt.Errorf("command %s: no PUBACK from the broker within 30 s", name)
+	}
+	if err := tok.Error(); err != nil {
+		return fmt.Errorf("command %s: %w", name, err)
 	}
 	return nil
 }
