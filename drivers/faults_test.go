@@ -146,8 +146,9 @@ func TestGarbageReplies(t *testing.T) {
 		if !strings.Contains(r.Err.Error(), f.want) || !strings.Contains(r.Err.Error(), "reading holding register 7") {
 			t.Errorf("%s: error %q, want it to contain %q and the register", f.name, r.Err, f.want)
 		}
-		if r.Quality != Stale && f.name != "garbage" {
-			t.Errorf("%s: quality %v, want stale", f.name, r.Quality)
+		// The first fault comes before any good read: no values yet.
+		if want := map[bool]Quality{true: Bad, false: Stale}[f.name == faults[0].name]; r.Quality != want {
+			t.Errorf("%s: quality %v, want %v", f.name, r.Quality, want)
 		}
 		r = rec.waitFor(t, "good after "+f.name, func(r Reading) bool { return r.Err == nil })
 		if r.Num("fault_code") != 7 || r.Quality != Good {
@@ -225,6 +226,7 @@ func TestProbeErrors(t *testing.T) {
 		{"timeout", silent.url(), "timeout after 100ms reading holding register 7"},
 		{"wrong unit", wrongUnit.url(), "wrong unit id reading holding register 7"},
 		{"bad url", "udp://127.0.0.1:1", "scheme must be"},
+		{"no serial port", "rtu://" + t.TempDir() + "/ttyUSB9?baud=9600", "no such file or directory"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -18,9 +18,9 @@ func (l *link) run(ctx context.Context, emit func(Reading)) {
 	defer close(l.stopped)
 	defer l.close()
 	now := time.Now()
-	for i, d := range l.devices {
-		// Spread the first polls over one interval, not all at once.
-		d.due = now.Add(d.poll * time.Duration(i) / time.Duration(len(l.devices)))
+	for _, d := range l.devices {
+		// Spread the first polls of all devices over one interval.
+		d.due = now.Add(time.Duration(float64(d.poll) * d.phase))
 	}
 	timer := time.NewTimer(time.Hour)
 	defer timer.Stop()
