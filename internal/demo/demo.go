@@ -31,8 +31,6 @@ type Options struct {
 	Log *slog.Logger
 	// Version is shown on the status page.
 	Version string
-	// Fast shortens the pauses between scenes (tests).
-	Fast bool
 }
 
 // Run plays the demo until the script is done and opts.For has passed, or
@@ -94,7 +92,7 @@ func Run(ctx context.Context, opts Options) error {
 		httpAddr = a
 	}
 	tl.banner(cfg, b.URL(), httpAddr, s)
-	sc := &script{ctx: ctx, s: s, plat: plat, tl: tl, gw: gw, uplink: uplink, fast: opts.Fast}
+	sc := &script{ctx: ctx, s: s, plat: plat, tl: tl, gw: gw, uplink: uplink}
 	start := time.Now()
 	scriptErr := sc.play()
 	if scriptErr == nil && opts.For > 0 {

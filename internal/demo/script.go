@@ -30,15 +30,12 @@ type script struct {
 	tl     *timeline
 	gw     *gateway.Gateway
 	uplink *netCut
-	fast   bool
 	wlVer  uint64
 }
 
-// scene waits d (a pause between scenes; shortened when fast).
+// pause waits d between scenes. The pauses are part of the story: a grant
+// covers its door for a while, so a forced door must come later.
 func (sc *script) pause(d time.Duration) error {
-	if sc.fast {
-		d /= 4
-	}
 	select {
 	case <-sc.ctx.Done():
 		return sc.ctx.Err()
