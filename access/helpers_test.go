@@ -5,9 +5,9 @@ import (
 	"crypto/ed25519"
 	"encoding/hex"
 	"encoding/json"
+	"github.com/jusha-ean/edge/internal/testbed"
 	"log/slog"
 	"path/filepath"
-	"sync"
 	"testing"
 	"time"
 )
@@ -47,29 +47,11 @@ func (sg signer) sign(t testing.TB, doc any) []byte {
 	return env
 }
 
-// logBuffer captures slog output for the privacy checks.
-type logBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (l *logBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.buf.Write(p)
-}
-
-func (l *logBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.buf.String()
-}
-
 type fixture struct {
 	store  *Store
 	signer signer
 	dir    string
-	logs   *logBuffer
+	logs   *testbed.Buffer
 }
 
 // newFixture opens a store for site "wannan" under a temp dir.
@@ -77,7 +59,7 @@ func newFixture(t testing.TB, loc *time.Location) *fixture {
 	t.Helper()
 	dir := t.TempDir()
 	sg := newSigner(t, "central-2026")
-	logs := &logBuffer{}
+	logs := &testbed.Buffer{}
 	log := slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	s, err := Open(filepath.Join(dir, "whitelist.db"), Options{
 		Site: "wannan", Key: testKey, Location: loc, Logger: log,

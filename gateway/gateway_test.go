@@ -1,7 +1,6 @@
 package gateway_test
 
 import (
-	"bytes"
 	"context"
 	"crypto/ed25519"
 	"crypto/rand"
@@ -15,7 +14,6 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -40,7 +38,7 @@ type rig struct {
 	plat   *platform.Platform
 	signer ed25519.PrivateKey
 	key    []byte
-	logs   *lockedBuf
+	logs   *testbed.Buffer
 	gw     *gateway.Gateway
 	stop   func()
 }
@@ -70,7 +68,7 @@ func newRig(t *testing.T, opts ...rigOptions) *rig {
 	if len(opts) > 0 {
 		o = opts[0]
 	}
-	r := &rig{t: t, dir: t.TempDir(), logs: &lockedBuf{}}
+	r := &rig{t: t, dir: t.TempDir(), logs: &testbed.Buffer{}}
 	r.broker = testbed.Mosquitto(t, testbed.MosquittoOptions{})
 	ctx, cancel := context.WithCancel(context.Background())
 	t.Cleanup(cancel)
@@ -157,23 +155,6 @@ const deviceYAML = `  - id: %s
     zone: %s
     credential_type: %s
 %s`
-
-type lockedBuf struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuf) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuf) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
 
 // start runs the gateway in-process until the returned stop is called.
 func (r *rig) start() {

@@ -55,7 +55,7 @@ type Process struct {
 	Cmd  *exec.Cmd
 	Addr string // host:port it listens on
 	Port int
-	log  *lockedBuffer
+	log  *Buffer
 	done chan struct{}
 }
 
@@ -107,7 +107,7 @@ func (p *Process) Exited() bool {
 func Start(t testing.TB, port int, ready func() error, timeout time.Duration, name string, args ...string) *Process {
 	t.Helper()
 	cmd := exec.Command(name, args...)
-	buf := &lockedBuffer{}
+	buf := &Buffer{}
 	cmd.Stdout, cmd.Stderr = buf, buf
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
 	if err := cmd.Start(); err != nil {
@@ -161,18 +161,22 @@ func HTTPReady(url string) func() error {
 	}
 }
 
-type lockedBuffer struct {
+// Buffer collects output written from several goroutines (a process's
+// stdout and stderr, a test's slog handler) and reads it back whole.
+type Buffer struct {
 	mu  sync.Mutex
 	buf bytes.Buffer
 }
 
-func (b *lockedBuffer) Write(p []byte) (int, error) {
+// Write appends p.
+func (b *Buffer) Write(p []byte) (int, error) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	return b.buf.Write(p)
 }
 
-func (b *lockedBuffer) String() string {
+// String returns everything written so far.
+func (b *Buffer) String() string {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	return b.buf.String()

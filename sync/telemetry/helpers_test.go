@@ -1,10 +1,8 @@
 package telemetry
 
 import (
-	"bytes"
 	"io"
 	"log/slog"
-	"sync"
 	"testing"
 	"time"
 
@@ -45,24 +43,6 @@ func newTestWriter(t testing.TB, cfg *configs.Config, logs io.Writer) *Writer {
 	w.retryMin, w.retryMax = 20*time.Millisecond, 200*time.Millisecond
 	w.shutdownTimeout = 2 * time.Second
 	return w
-}
-
-// lockedBuf is a log sink safe for concurrent writes.
-type lockedBuf struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuf) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuf) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
 }
 
 func num(typ configs.Type, v float64) drivers.Value {

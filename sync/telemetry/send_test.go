@@ -3,6 +3,7 @@ package telemetry
 import (
 	"compress/gzip"
 	"context"
+	"github.com/jusha-ean/edge/internal/testbed"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -83,7 +84,7 @@ func TestSendOutcomes(t *testing.T) {
 			store := &fakeStore{statuses: c.statuses}
 			srv := httptest.NewServer(store)
 			defer srv.Close()
-			logs := &lockedBuf{}
+			logs := &testbed.Buffer{}
 			w := newTestWriter(t, testConfig(srv.URL), logs)
 			w.buf.push(lines(0, 10)...)
 			ctx, cancel := context.WithCancel(context.Background())

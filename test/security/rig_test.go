@@ -17,7 +17,6 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -268,22 +267,7 @@ func writeFile(t *testing.T, path, content string, mode os.FileMode) {
 }
 
 // lockedBuf collects log output from several goroutines.
-type lockedBuf struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuf) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuf) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
+type lockedBuf struct{ testbed.Buffer }
 
 // count returns how many lines of the log contain every one of subs.
 func (l *lockedBuf) count(subs ...string) int {
