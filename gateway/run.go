@@ -205,34 +205,36 @@ func (g *Gateway) Reload(_ context.Context, next *configs.Config) error {
 	if len(ignored) > 0 {
 		g.log.Warn("config reload: these sections need a restart and keep their running values", "sections", ignored)
 	}
-	var np *pipeline
-	if pipelineChanged(cur.cfg, merged) {
-		var err error
-		if np, err = g.newPipeline(merged); err != nil {
-			return fmt.Errorf("reload refused: %w", err)
-		}
-	}
-	restarted, err := g.links.reload(merged.Devices)
-	if err != nil {
-		return fmt.Errorf("reload refused: %w", err)
-	}
-	if np != nil {
-		if cur.ctrlPart != nil {
+	rebuild := pipelineChanged(cur.cfg, merged)
+	np := &pipeline{}
+	*np = *cur
+	np.cfg = merged
+	if rebuild {
+		// The new engine must read the alarm state the old one saves as it
+		// stops, so the old one stops first and comes back if the new one
+		// cannot be built.
+		running := cur.ctrlPart != nil
+		if running {
 			if err := cur.stop(g.log); err != nil {
 				g.log.Warn("config reload: stopping the old rules", "err", err)
 			}
-			// The new engine reads the alarm state the old one saved.
-			if np, err = g.newPipeline(merged); err != nil {
-				g.log.Error("config reload: rebuilding the rules failed; keeping the old ones", "err", err)
+		}
+		var err error
+		if np, err = g.newPipeline(merged); err != nil {
+			if running {
 				g.startPipeline(cur)
-				return err
 			}
+			return fmt.Errorf("reload refused: %w", err)
+		}
+		if running {
 			g.startPipeline(np)
 		}
-		g.pipe.Store(np)
-	} else {
-		cur.cfg = merged
 	}
-	g.log.Info("config reloaded", "links_restarted", restarted, "rules_rebuilt", np != nil, "devices", len(merged.Devices))
+	g.pipe.Store(np)
+	restarted, err := g.links.reload(merged.Devices)
+	if err != nil {
+		return fmt.Errorf("reload: links: %w", err)
+	}
+	g.log.Info("config reloaded", "links_restarted", restarted, "rules_rebuilt", rebuild, "devices", len(merged.Devices))
 	return nil
 }
