@@ -44,7 +44,6 @@ type device struct {
 	poll, timeout, maxBackoff time.Duration
 	retries, offlineAfter     int
 
-	phase   float64   // in [0, 1): when in its interval the first poll starts
 	due     time.Time // next request is due
 	started time.Time // current poll's first request
 	next    int       // index of the next block of the current poll

@@ -72,9 +72,6 @@ func NewManager(devices []configs.Device, log *slog.Logger) (*Manager, error) {
 	if err := errors.Join(errs...); err != nil {
 		return nil, err
 	}
-	for i, d := range m.devices {
-		d.phase = float64(i) / float64(len(m.devices))
-	}
 	for _, k := range order {
 		g := groups[k]
 		l := newLink(g.addr, g.devs, log)

@@ -201,3 +201,30 @@ func TestBuiltinProfiles(t *testing.T) {
 		})
 	}
 }
+
+// TestPollsOnTheClock: after the first poll, a device's polls start on the
+// clock's multiples of its interval, whenever its first poll started and
+// however long a poll took; a poll that overran its slot is not caught up.
+func TestPollsOnTheClock(t *testing.T) {
+	base := time.Date(2026, 11, 27, 10, 0, 0, 0, time.UTC)
+	cases := []struct {
+		started, now time.Time
+		poll         time.Duration
+		want         time.Time
+	}{
+		{base.Add(130 * time.Millisecond), base.Add(140 * time.Millisecond), 200 * time.Millisecond, base.Add(200 * time.Millisecond)},
+		{base.Add(200 * time.Millisecond), base.Add(203 * time.Millisecond), 200 * time.Millisecond, base.Add(400 * time.Millisecond)},
+		{base.Add(7 * time.Second), base.Add(7*time.Second + 20*time.Millisecond), 5 * time.Second, base.Add(10 * time.Second)},
+		{base.Add(100 * time.Millisecond), base.Add(650 * time.Millisecond), 200 * time.Millisecond, base.Add(650 * time.Millisecond)},
+	}
+	for _, tc := range cases {
+		l := &link{}
+		d := &device{id: "d", poll: tc.poll, offlineAfter: 3, started: tc.started, log: testLog(t),
+			scratch: []Value{}, have: []bool{}}
+		l.finishAt(d, nil, tc.now)
+		if !d.due.Equal(tc.want) {
+			t.Errorf("poll %v started %v, done %v: next at %v, want %v", tc.poll, tc.started.Format("15:04:05.000"),
+				tc.now.Format("15:04:05.000"), d.due.Format("15:04:05.000"), tc.want.Format("15:04:05.000"))
+		}
+	}
+}
