@@ -25,7 +25,7 @@ type link struct {
 	stopped chan struct{} // closed when run returns
 	rnd     *rand.Rand
 
-	client     *modbus.ModbusClient // nil while closed
+	client     modbusConn // nil while closed
 	openFails  int
 	lastOpen   error
 	nextOpen   time.Time // no Open before this (reconnect backoff)
@@ -59,11 +59,7 @@ func (l *link) ensureOpen(ctx context.Context) error {
 	if time.Now().Before(l.nextOpen) {
 		return &LinkError{URL: l.addr.key, Err: l.lastOpen}
 	}
-	conf := l.addr.conf
-	c, err := modbus.NewClient(&conf)
-	if err == nil {
-		err = c.Open()
-	}
+	c, err := l.open(ctx)
 	if err != nil {
 		l.openFails++
 		l.lastOpen = err
@@ -113,17 +109,11 @@ func (l *link) read(ctx context.Context, d *device, b block) (regs []uint16, bit
 	if err = l.ensureOpen(ctx); err != nil {
 		return nil, nil, err
 	}
-	if err = l.client.SetUnitId(d.unit); err == nil {
-		switch b.table {
-		case configs.TableCoil:
-			bits, err = l.client.ReadCoils(b.start, b.count)
-		case configs.TableDiscreteInput:
-			bits, err = l.client.ReadDiscreteInputs(b.start, b.count)
-		case configs.TableHolding:
-			regs, err = l.client.ReadRegisters(b.start, b.count, modbus.HOLDING_REGISTER)
-		default:
-			regs, err = l.client.ReadRegisters(b.start, b.count, modbus.INPUT_REGISTER)
-		}
+	switch b.table {
+	case configs.TableCoil, configs.TableDiscreteInput:
+		bits, err = l.client.readBits(d.unit, b.table == configs.TableDiscreteInput, b.start, b.count)
+	default:
+		regs, err = l.client.readRegs(d.unit, b.table == configs.TableInput, b.start, b.count)
 	}
 	if err == nil && len(regs)+len(bits) < int(b.count) {
 		err = modbus.ErrShortFrame // the library checks; this guards the decoder
@@ -159,31 +149,25 @@ func (l *link) write(ctx context.Context, j *writeJob) error {
 		l.afterError(err)
 		return &RequestError{Op: "writing", Table: table, Address: p.Address, Count: count, Timeout: l.timeout, Err: err}
 	}
-	if err := c.SetUnitId(j.dev.unit); err != nil {
-		return fail(err)
-	}
+	unit := j.dev.unit
 	if j.bit != nil {
 		count = 1
-		reg, err := c.ReadRegister(p.Address, modbus.HOLDING_REGISTER)
+		got, err := c.readRegs(unit, false, p.Address, 1)
 		if err != nil {
 			return fail(err)
 		}
 		j.dev.countRequest(nil)
-		if reg, err = SetBit(p, reg, *j.bit); err != nil {
+		reg, err := SetBit(p, got[0], *j.bit)
+		if err != nil {
 			return err
 		}
 		j.regs = []uint16{reg}
 	}
 	var err error
-	switch {
-	case len(j.bits) == 1:
-		err = c.WriteCoil(p.Address, j.bits[0])
-	case len(j.bits) > 1:
-		err = c.WriteCoils(p.Address, j.bits)
-	case len(j.regs) == 1:
-		err = c.WriteRegister(p.Address, j.regs[0])
-	default:
-		err = c.WriteRegisters(p.Address, j.regs)
+	if len(j.bits) > 0 {
+		err = c.writeCoils(unit, p.Address, j.bits)
+	} else {
+		err = c.writeRegs(unit, p.Address, j.regs)
 	}
 	if err != nil {
 		return fail(err)
@@ -192,11 +176,11 @@ func (l *link) write(ctx context.Context, j *writeJob) error {
 	var same bool
 	if len(j.bits) > 0 {
 		var got []bool
-		got, err = c.ReadCoils(p.Address, count)
+		got, err = c.readBits(unit, false, p.Address, count)
 		same = slices.Equal(got, j.bits)
 	} else {
 		var got []uint16
-		got, err = c.ReadRegisters(p.Address, count, modbus.HOLDING_REGISTER)
+		got, err = c.readRegs(unit, false, p.Address, count)
 		same = slices.Equal(got, j.regs)
 	}
 	if err != nil {

@@ -24,7 +24,8 @@ type linkAddr struct {
 	key    string
 	scheme string
 	conf   modbus.ClientConfiguration
-	serial bool // RTU framing: stale answers possible after a timeout
+	host   string // host:port of tcp, rtuovertcp and tcp+tls
+	serial bool   // RTU framing: stale answers possible after a timeout
 }
 
 // Serial defaults, set explicitly because the library's are 19200 8N2.
@@ -55,7 +56,7 @@ func parseLinkURL(raw string, tlsConf *configs.TLS) (linkAddr, error) {
 		if _, _, err := net.SplitHostPort(host); err != nil {
 			host = net.JoinHostPort(strings.Trim(host, "[]"), "502")
 		}
-		a.key = u.Scheme + "://" + host
+		a.key, a.host = u.Scheme+"://"+host, host
 		a.conf.URL = a.key
 		if u.Scheme == "rtuovertcp" {
 			a.serial = true
