@@ -141,8 +141,10 @@ type Device struct {
 
 // Modbus is how a device is reached. Devices with the same URL share one link.
 type Modbus struct {
-	// URL is tcp://HOST:PORT, tcp+tls://HOST:PORT, rtuovertcp://HOST:PORT
-	// or rtu:///dev/DEVICE with optional serial options baud, parity (N, E,
+	// URL is tcp://HOST:PORT, tcp+tls://HOST:PORT (optionally ?ca_file=
+	// &cert_file=&key_file=, else TLS below), rtuovertcp://HOST:PORT
+	// (optionally ?baud= of the bus behind the gateway, default 9600) or
+	// rtu:///dev/DEVICE with optional serial options baud, parity (N, E,
 	// O), data_bits (5-8) and stop_bits (1, 2) as a query.
 	URL string `yaml:"url"`
 	// UnitID is the Modbus unit (slave) id: 0-247 over TCP, 1-247 on a

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 )
@@ -39,8 +40,11 @@ func checkModbusURL(raw string) (scheme string, err error) {
 		if err := checkHostPort(u.Host, false); err != nil {
 			return u.Scheme, err
 		}
-		if (u.Path != "" && u.Path != "/") || u.RawQuery != "" || u.User != nil || u.Fragment != "" {
+		if (u.Path != "" && u.Path != "/") || u.User != nil || u.Fragment != "" {
 			return u.Scheme, fmt.Errorf("want %s://HOST:PORT and nothing more", u.Scheme)
+		}
+		if err := checkTCPOptions(u.Scheme, u.Query()); err != nil {
+			return u.Scheme, err
 		}
 	case "rtu":
 		if u.Host != "" || u.Path == "" || u.Path == "/" {
@@ -55,6 +59,28 @@ func checkModbusURL(raw string) (scheme string, err error) {
 		return u.Scheme, fmt.Errorf("scheme %q: want tcp, tcp+tls, rtuovertcp or rtu", u.Scheme)
 	}
 	return u.Scheme, nil
+}
+
+// checkTCPOptions checks the query of a URL with a host: rtuovertcp://
+// takes the baud rate of the serial line behind the gateway (it sets how
+// long the link stays quiet after a timeout), tcp+tls:// the files of its
+// CA and client key pair (else modbus.tls gives them), tcp:// nothing.
+func checkTCPOptions(scheme string, q url.Values) error {
+	allowed := map[string][]string{"rtuovertcp": {"baud"}, "tcp+tls": {"ca_file", "cert_file", "key_file"}}[scheme]
+	for key, vals := range q {
+		if !slices.Contains(allowed, key) {
+			if len(allowed) == 0 {
+				return fmt.Errorf("want %s://HOST:PORT and nothing more", scheme)
+			}
+			return fmt.Errorf("unknown option %q: want %s", key, strings.Join(allowed, ", "))
+		}
+		if key == "baud" {
+			if err := checkSerialOptions(url.Values{key: vals}); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
 }
 
 // checkSerialOptions checks the query of an rtu:// URL: baud, parity
