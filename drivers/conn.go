@@ -2,6 +2,7 @@ package drivers
 
 import (
 	"context"
+	"time"
 
 	"github.com/simonvetter/modbus"
 )
@@ -14,6 +15,9 @@ type modbusConn interface {
 	readBits(unit uint8, discrete bool, addr, count uint16) ([]bool, error)
 	writeCoils(unit uint8, addr uint16, vals []bool) error
 	writeRegs(unit uint8, addr uint16, vals []uint16) error
+	// setTimeout sets the timeout of the requests that follow, where the
+	// transport allows it, and returns the one they will have.
+	setTimeout(d time.Duration) time.Duration
 	Close() error
 }
 
@@ -30,12 +34,15 @@ func (l *link) open(ctx context.Context) (modbusConn, error) {
 	if err := c.Open(); err != nil {
 		return nil, err
 	}
-	return libConn{c}, nil
+	return libConn{c, conf.Timeout}, nil
 }
 
 // libConn is the library's client. The unit id is client state: it is set
 // before every request, which is safe because one goroutine owns the link.
-type libConn struct{ c *modbus.ModbusClient }
+type libConn struct {
+	c       *modbus.ModbusClient
+	timeout time.Duration
+}
 
 func (l libConn) readRegs(unit uint8, input bool, addr, count uint16) ([]uint16, error) {
 	if err := l.c.SetUnitId(unit); err != nil {
@@ -77,5 +84,9 @@ func (l libConn) writeRegs(unit uint8, addr uint16, vals []uint16) error {
 	}
 	return l.c.WriteRegisters(addr, vals)
 }
+
+// setTimeout cannot change the library's timeout, fixed per connection:
+// the link's longest.
+func (l libConn) setTimeout(time.Duration) time.Duration { return l.timeout }
 
 func (l libConn) Close() error { return l.c.Close() }

@@ -53,6 +53,6 @@
 // client is made for every Open), defaults serial lines to 19200 8N2 (every
 // serial parameter is set explicitly: 9600 8N1 unless the URL says
 // otherwise) and logs to stdout (its log goes to the slog logger at debug).
-// Its request timeout is per connection: devices sharing a link get the
-// longest of their timeouts.
+// Its request timeout is per connection: devices sharing a serial or TLS
+// link get the longest of their timeouts (on tcp:// links, each its own).
 package drivers

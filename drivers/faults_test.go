@@ -256,3 +256,37 @@ func itoa(n int) string {
 	}
 	return string(b)
 }
+
+// TestTimeoutPerDevice: on a shared TCP link each device waits its own
+// timeout, not the longest of the link's.
+func TestTimeoutPerDevice(t *testing.T) {
+	srv := startRaw(t, func(_ int, txn uint16, unit, fc byte, req []byte) []byte {
+		if unit == 2 {
+			return nil // the quick device's unit is gone
+		}
+		return goodRegs(txn, unit, fc, req)
+	})
+	quick := testDevice("gate-quick", srv.url(), 2, oneRegister)
+	quick.Modbus.Timeout = configs.Duration(50 * time.Millisecond)
+	quick.Modbus.Retries = new(int)
+	slow := testDevice("gate-slow", srv.url(), 1, oneRegister)
+	slow.Modbus.Timeout = configs.Duration(3 * time.Second)
+	m, err := NewManager([]configs.Device{quick, slow}, testLog(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	rec := newRecorder()
+	start := time.Now()
+	stop := runManager(t, m, rec.sink)
+	defer stop()
+	r := rec.waitFor(t, "gate-quick failed", func(r Reading) bool { return r.Device == "gate-quick" && r.Err != nil })
+	if !strings.Contains(r.Err.Error(), "timeout after 50ms") {
+		t.Errorf("gate-quick: %v, want a timeout after its own 50ms", r.Err)
+	}
+	// Not a speed check: with the link's longest timeout it could not fail
+	// before 3 s.
+	if took := time.Since(start); took >= 3*time.Second {
+		t.Errorf("gate-quick failed after %v: it waited gate-slow's timeout", took)
+	}
+	rec.waitFor(t, "gate-slow read", func(r Reading) bool { return r.Device == "gate-slow" && r.Err == nil })
+}

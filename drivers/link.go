@@ -20,7 +20,7 @@ type link struct {
 	addr    linkAddr
 	log     *slog.Logger
 	devices []*device
-	timeout time.Duration // per request: the longest of its devices'
+	timeout time.Duration // the longest of its devices': the library's, per connection
 	writes  chan *writeJob
 	stopped chan struct{} // closed when run returns
 	rnd     *rand.Rand
@@ -109,6 +109,7 @@ func (l *link) read(ctx context.Context, d *device, b block) (regs []uint16, bit
 	if err = l.ensureOpen(ctx); err != nil {
 		return nil, nil, err
 	}
+	timeout := l.client.setTimeout(d.timeout)
 	switch b.table {
 	case configs.TableCoil, configs.TableDiscreteInput:
 		bits, err = l.client.readBits(d.unit, b.table == configs.TableDiscreteInput, b.start, b.count)
@@ -121,7 +122,7 @@ func (l *link) read(ctx context.Context, d *device, b block) (regs []uint16, bit
 	d.countRequest(err)
 	if err != nil {
 		l.afterError(err)
-		return nil, nil, &RequestError{Op: "reading", Table: b.table, Address: b.start, Count: b.count, Timeout: l.timeout, Err: err}
+		return nil, nil, &RequestError{Op: "reading", Table: b.table, Address: b.start, Count: b.count, Timeout: timeout, Err: err}
 	}
 	return regs, bits, nil
 }
@@ -144,10 +145,11 @@ func (l *link) write(ctx context.Context, j *writeJob) error {
 	}
 	p, c := j.point, l.client
 	table, count := p.Table, uint16(len(j.regs)+len(j.bits))
+	timeout := c.setTimeout(j.dev.timeout)
 	fail := func(err error) error {
 		j.dev.countRequest(err)
 		l.afterError(err)
-		return &RequestError{Op: "writing", Table: table, Address: p.Address, Count: count, Timeout: l.timeout, Err: err}
+		return &RequestError{Op: "writing", Table: table, Address: p.Address, Count: count, Timeout: timeout, Err: err}
 	}
 	unit := j.dev.unit
 	if j.bit != nil {
@@ -188,7 +190,7 @@ func (l *link) write(ctx context.Context, j *writeJob) error {
 	}
 	j.dev.countRequest(nil)
 	if !same {
-		return &RequestError{Op: "writing", Table: table, Address: p.Address, Count: count, Timeout: l.timeout, Err: ErrReadBack}
+		return &RequestError{Op: "writing", Table: table, Address: p.Address, Count: count, Timeout: timeout, Err: ErrReadBack}
 	}
 	return nil
 }

@@ -73,6 +73,13 @@ func dialTCP(ctx context.Context, addr string, timeout time.Duration) (*tcpConn,
 
 func (c *tcpConn) Close() error { return c.conn.Close() }
 
+// setTimeout sets the timeout of the requests that follow: each device of
+// a link gets its own.
+func (c *tcpConn) setTimeout(d time.Duration) time.Duration {
+	c.timeout = d
+	return c.timeout
+}
+
 // exchange sends the PDU fc+body to unit and returns the answer's PDU body
 // (after the function code), which stays valid until the next exchange. An
 // exception answer is returned as the library's error for its code.
