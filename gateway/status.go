@@ -54,6 +54,7 @@ func (s statusSource) Stats() []web.DeviceStatus {
 		st := byID[d.ID]
 		ds := web.DeviceStatus{ID: d.ID, Kind: d.Kind, Location: d.Location, Online: st.Online,
 			LastPoll: st.LastPoll, Latency: st.LastLatency, Polls: st.Polls, Errors: st.Failures,
+			Requests: st.Requests, RequestErrors: st.RequestErrors,
 			LastError: st.LastError, Points: map[string]any{}}
 		if r, ok := s.g.last.get(d.ID); ok {
 			for k, v := range r.Values {

@@ -12,6 +12,7 @@ type stateCollector struct {
 	opts Options
 
 	deviceUp, devicePolls, devicePollErrors, deviceLatency, deviceLastPoll *prometheus.Desc
+	deviceRequests, deviceReqErrors                                        *prometheus.Desc
 	alarmsOpen                                                             *prometheus.Desc
 	outboxDepth, outboxBytes, outboxOldest, outboxEvictions                *prometheus.Desc
 	mqttConnected, mqttReconnects                                          *prometheus.Desc
@@ -30,6 +31,8 @@ func newStateCollector(opts Options) *stateCollector {
 		deviceUp:         d("device_online", "1 when the device answers its polls, 0 when it is offline.", "device", "kind"),
 		devicePolls:      d("device_polls_total", "Polls of the device, good or failed.", "device"),
 		devicePollErrors: d("device_poll_errors_total", "Failed polls of the device.", "device"),
+		deviceRequests:   d("device_requests_total", "Modbus requests to the device, answered or failed.", "device"),
+		deviceReqErrors:  d("device_request_errors_total", "Modbus requests to the device that failed: timeouts, exceptions, garbled answers.", "device"),
 		deviceLatency:    d("device_poll_latency_seconds", "Duration of the device's latest poll.", "device"),
 		deviceLastPoll:   d("device_last_poll_timestamp_seconds", "Unix time of the device's latest poll.", "device"),
 		alarmsOpen:       d("alarms_open", "Alarms raised and not yet cleared, by severity.", "severity"),
@@ -48,7 +51,7 @@ func newStateCollector(opts Options) *stateCollector {
 // Describe sends every descriptor.
 func (c *stateCollector) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range []*prometheus.Desc{
-		c.deviceUp, c.devicePolls, c.devicePollErrors, c.deviceLatency, c.deviceLastPoll,
+		c.deviceUp, c.devicePolls, c.devicePollErrors, c.deviceRequests, c.deviceReqErrors, c.deviceLatency, c.deviceLastPoll,
 		c.alarmsOpen, c.outboxDepth, c.outboxBytes, c.outboxOldest, c.outboxEvictions,
 		c.mqttConnected, c.mqttReconnects, c.whitelistVersion, c.whitelistEntries, c.telemetryDropped,
 	} {
@@ -76,6 +79,8 @@ func (c *stateCollector) Collect(ch chan<- prometheus.Metric) {
 			gauge(c.deviceUp, b2f(s.Online), s.ID, s.Kind)
 			counter(c.devicePolls, float64(s.Polls), s.ID)
 			counter(c.devicePollErrors, float64(s.Errors), s.ID)
+			counter(c.deviceRequests, float64(s.Requests), s.ID)
+			counter(c.deviceReqErrors, float64(s.RequestErrors), s.ID)
 			gauge(c.deviceLatency, s.Latency.Seconds(), s.ID)
 			if !s.LastPoll.IsZero() {
 				gauge(c.deviceLastPoll, float64(s.LastPoll.UnixMilli())/1000, s.ID)

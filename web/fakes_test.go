@@ -80,7 +80,7 @@ func siteOptions(listen string) Options {
 	devs := &fakeDevices{list: []DeviceStatus{
 		{ID: "door-a1-lobby", Kind: "door", Location: "Block A1 lobby", Online: true,
 			LastPoll: testNow.Add(-300 * time.Millisecond), Latency: 4200 * time.Microsecond,
-			Polls: 1200, Errors: 2,
+			Polls: 1200, Errors: 2, Requests: 3600, RequestErrors: 3,
 			Points: map[string]any{"door_open": false, "lock_released": true, "credential_seq": 17.0,
 				"credential": 12345678.0, "battery_volts": 12.34}},
 		{ID: "lift-a1", Kind: "elevator", Location: "Block A1 lift", Online: false,

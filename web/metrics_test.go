@@ -85,6 +85,8 @@ func TestMetrics(t *testing.T) {
 		{"jusha_edge_device_online", map[string]string{"device": "lift-a1", "kind": "elevator"}, 0, dto.MetricType_GAUGE},
 		{"jusha_edge_device_polls_total", map[string]string{"device": "door-a1-lobby"}, 1200, dto.MetricType_COUNTER},
 		{"jusha_edge_device_poll_errors_total", map[string]string{"device": "lift-a1"}, 40, dto.MetricType_COUNTER},
+		{"jusha_edge_device_requests_total", map[string]string{"device": "door-a1-lobby"}, 3600, dto.MetricType_COUNTER},
+		{"jusha_edge_device_request_errors_total", map[string]string{"device": "door-a1-lobby"}, 3, dto.MetricType_COUNTER},
 		{"jusha_edge_device_poll_latency_seconds", map[string]string{"device": "door-a1-lobby"}, 0.0042, dto.MetricType_GAUGE},
 		{"jusha_edge_device_last_poll_timestamp_seconds", map[string]string{"device": "lift-a1"}, float64(testNow.Unix() - 5), dto.MetricType_GAUGE},
 		{"jusha_edge_alarms_open", map[string]string{"severity": "critical"}, 1, dto.MetricType_GAUGE},

@@ -29,6 +29,10 @@ type DeviceStatus struct {
 	// Polls and Errors count every poll and every failed poll since start.
 	Polls  uint64
 	Errors uint64
+	// Requests and RequestErrors count Modbus requests and the failed ones
+	// (timeouts, exceptions, garbled answers) since start.
+	Requests      uint64
+	RequestErrors uint64
 	// LastError is the latest poll error in plain words, empty after a good
 	// poll.
 	LastError string
