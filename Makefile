@@ -10,7 +10,7 @@ LDFLAGS := -s -w -X main.version=$(VERSION) -X main.commit=$(COMMIT)
 FUZZTIME ?= 30s
 FUZZMINIMIZE ?= 5s
 
-.PHONY: all build test deps vet fmt-check unit cross package clean soak fleet footprint fuzz
+.PHONY: all build test deps vet fmt-check unit cross package clean soak fleet footprint fuzz load
 
 all: build
 
@@ -86,6 +86,13 @@ soak:
 fleet:
 	FLEET_GATEWAYS=$(FLEET_GATEWAYS) FLEET_DEVICES=$(FLEET_DEVICES) FLEET_DURATION=$(FLEET_DURATION) \
 		$(GO) test $(SOAKFLAGS) -count=1 -v -run TestFleet -timeout 30m ./test/fleet/
+
+# load: the polling load of issue 3 (200 devices every 200 ms), drivers
+# alone against the library alone, then the whole daemon; CPU and RSS.
+load:
+	EDGE_LOADTEST=1 $(GO) test -count=1 -v -run 'TestLoad$$' ./drivers/
+	EDGE_LOADTEST=1 EDGE_LOAD_BASELINE=1 $(GO) test -count=1 -v -run 'TestLoad$$' ./drivers/
+	EDGE_LOADTEST=1 $(GO) test -count=1 -v -run TestDaemonLoad ./test/load/
 
 footprint:
 	FOOTPRINT=1 $(GO) test -count=1 -v -run TestFootprint -timeout 30m ./test/footprint/
