@@ -43,9 +43,9 @@ func TestLoad(t *testing.T) {
 	if os.Getenv("EDGE_LOADTEST") == "" {
 		t.Skip("set EDGE_LOADTEST=1 to run the load test")
 	}
-	n := envInt("EDGE_LOAD_DEVICES", 200)
-	poll := envDuration(t, "EDGE_LOAD_POLL", 200*time.Millisecond)
-	measure := envDuration(t, "EDGE_LOAD_FOR", 20*time.Second)
+	n := testbed.EnvInt(t, "EDGE_LOAD_DEVICES", 200)
+	poll := testbed.EnvDuration(t, "EDGE_LOAD_POLL", 200*time.Millisecond)
+	measure := testbed.EnvDuration(t, "EDGE_LOAD_FOR", 20*time.Second)
 	addrs := strings.Split(os.Getenv("EDGE_LOAD_ADDR"), ",")
 	if addrs[0] == "" {
 		addrs = startLoadServers(t, n)
@@ -215,25 +215,6 @@ func procStatus(key string) string {
 	return "?"
 }
 
-func envInt(key string, def int) int {
-	if n, err := strconv.Atoi(os.Getenv(key)); err == nil && n > 0 {
-		return n
-	}
-	return def
-}
-
-func envDuration(t *testing.T, key string, def time.Duration) time.Duration {
-	s := os.Getenv(key)
-	if s == "" {
-		return def
-	}
-	d, err := time.ParseDuration(s)
-	if err != nil {
-		t.Fatalf("%s: %v", key, err)
-	}
-	return d
-}
-
 // startLoadServers runs TestLoadServer in a child process and returns the
 // addresses it listens on.
 func startLoadServers(t *testing.T, n int) []string {
@@ -270,7 +251,7 @@ func startLoadServers(t *testing.T, n int) []string {
 // TestLoadServer is the child process of TestLoad: EDGE_LOAD_SERVE servers
 // on loopback, serving the load profile, until its stdin closes.
 func TestLoadServer(t *testing.T) {
-	n := envInt("EDGE_LOAD_SERVE", 0)
+	n := testbed.EnvInt(t, "EDGE_LOAD_SERVE", 0)
 	if n == 0 {
 		t.Skip("child process of TestLoad")
 	}

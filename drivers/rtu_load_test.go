@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/jusha-ean/edge/configs"
+	"github.com/jusha-ean/edge/internal/testbed"
 	"github.com/simonvetter/modbus"
 )
 
@@ -28,7 +29,7 @@ func TestRTUThroughput(t *testing.T) {
 	if os.Getenv("EDGE_LOADTEST") == "" {
 		t.Skip("set EDGE_LOADTEST=1 to run the load test")
 	}
-	measure := envDuration(t, "EDGE_LOAD_FOR", 5*time.Second)
+	measure := testbed.EnvDuration(t, "EDGE_LOAD_FOR", 5*time.Second)
 	const regs = 10
 	reqBytes, resBytes := 8, 5+2*regs
 	for _, baud := range []int{9600, 115200} {

@@ -11,8 +11,6 @@ import (
 	"fmt"
 	"hash/fnv"
 	"log/slog"
-	"os"
-	"strconv"
 	"sync"
 	"testing"
 	"time"
@@ -21,32 +19,6 @@ import (
 	"github.com/jusha-ean/edge/internal/testbed"
 	"github.com/jusha-ean/edge/test/soak/simsite"
 )
-
-func envInt(t *testing.T, name string, def int) int {
-	t.Helper()
-	v := os.Getenv(name)
-	if v == "" {
-		return def
-	}
-	n, err := strconv.Atoi(v)
-	if err != nil || n <= 0 {
-		t.Fatalf("%s=%q: want a positive whole number", name, v)
-	}
-	return n
-}
-
-func envDuration(t *testing.T, name string, def time.Duration) time.Duration {
-	t.Helper()
-	v := os.Getenv(name)
-	if v == "" {
-		return def
-	}
-	d, err := time.ParseDuration(v)
-	if err != nil || d <= 0 {
-		t.Fatalf("%s=%q: want a positive duration such as 60s", name, v)
-	}
-	return d
-}
 
 // member is one gateway of the fleet with its site.
 type member struct {
@@ -67,9 +39,9 @@ func TestFleet(t *testing.T) {
 	if testing.Short() {
 		t.Skip("fleet: skipped with -short (make fleet runs the full fleet)")
 	}
-	gateways := envInt(t, "FLEET_GATEWAYS", 10)
-	devices := envInt(t, "FLEET_DEVICES", 5)
-	dur := envDuration(t, "FLEET_DURATION", 10*time.Second)
+	gateways := testbed.EnvInt(t, "FLEET_GATEWAYS", 10)
+	devices := testbed.EnvInt(t, "FLEET_DEVICES", 5)
+	dur := testbed.EnvDuration(t, "FLEET_DURATION", 10*time.Second)
 	const riders = 20
 
 	broker := testbed.Mosquitto(t, testbed.MosquittoOptions{})

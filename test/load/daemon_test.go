@@ -19,7 +19,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"strconv"
 	"syscall"
 	"testing"
 	"time"
@@ -35,9 +34,9 @@ func TestDaemonLoad(t *testing.T) {
 	if os.Getenv("EDGE_LOADTEST") == "" {
 		t.Skip("set EDGE_LOADTEST=1 to run the load test")
 	}
-	devices := envInt(t, "EDGE_LOAD_DEVICES", 200)
-	poll := envDuration(t, "EDGE_LOAD_POLL", 200*time.Millisecond)
-	measure := envDuration(t, "EDGE_LOAD_FOR", 20*time.Second)
+	devices := testbed.EnvInt(t, "EDGE_LOAD_DEVICES", 200)
+	poll := testbed.EnvDuration(t, "EDGE_LOAD_POLL", 200*time.Millisecond)
+	measure := testbed.EnvDuration(t, "EDGE_LOAD_FOR", 20*time.Second)
 	dir := t.TempDir()
 	bin := os.Getenv("EDGE_LOAD_BIN") // a binary to measure (to profile it with perf, say)
 	if bin == "" {
@@ -165,30 +164,4 @@ func loadAvg() string {
 		return "?"
 	}
 	return string(bytes.Fields(b)[0])
-}
-
-func envInt(t *testing.T, name string, def int) int {
-	t.Helper()
-	v := os.Getenv(name)
-	if v == "" {
-		return def
-	}
-	n, err := strconv.Atoi(v)
-	if err != nil || n <= 0 {
-		t.Fatalf("%s=%q: want a positive whole number", name, v)
-	}
-	return n
-}
-
-func envDuration(t *testing.T, name string, def time.Duration) time.Duration {
-	t.Helper()
-	v := os.Getenv(name)
-	if v == "" {
-		return def
-	}
-	d, err := time.ParseDuration(v)
-	if err != nil {
-		t.Fatalf("%s=%q: %v", name, v, err)
-	}
-	return d
 }

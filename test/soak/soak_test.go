@@ -24,20 +24,6 @@ import (
 	"github.com/jusha-ean/edge/test/soak/simsite"
 )
 
-// envDuration reads a duration from the environment, or def.
-func envDuration(t *testing.T, name string, def time.Duration) time.Duration {
-	t.Helper()
-	v := os.Getenv(name)
-	if v == "" {
-		return def
-	}
-	d, err := time.ParseDuration(v)
-	if err != nil || d <= 0 {
-		t.Fatalf("%s=%q: want a positive duration such as 5m", name, v)
-	}
-	return d
-}
-
 const soakRules = `door.held_open: { after: 3s }
 elevator.trapped: { after: 2s }
 elevator.stopped_outside_zone: { after: 2s }
@@ -47,12 +33,12 @@ func TestSoak(t *testing.T) {
 	if testing.Short() {
 		t.Skip("soak: skipped with -short (make soak runs it for SOAK_DURATION)")
 	}
-	dur := envDuration(t, "SOAK_DURATION", 30*time.Second)
+	dur := testbed.EnvDuration(t, "SOAK_DURATION", 30*time.Second)
 	poll, timeout := 250*time.Millisecond, 300*time.Millisecond
 	if raceOn {
 		poll, timeout = time.Second, time.Second
 	}
-	poll = envDuration(t, "SOAK_POLL", poll)
+	poll = testbed.EnvDuration(t, "SOAK_POLL", poll)
 	const devices, riders = 200, 100
 
 	broker := testbed.Mosquitto(t, testbed.MosquittoOptions{})
