@@ -47,7 +47,7 @@ func checkModbusURL(raw string) (scheme string, err error) {
 			return u.Scheme, err
 		}
 	case "rtu":
-		if u.Host != "" || u.Path == "" || u.Path == "/" {
+		if u.Host != "" || u.User != nil || u.Path == "" || u.Path == "/" {
 			return u.Scheme, fmt.Errorf("want rtu:///dev/DEVICE (three slashes: the device path), optionally ?baud=9600&parity=N")
 		}
 		if err := checkSerialOptions(u.Query()); err != nil {
@@ -185,4 +185,16 @@ func usesTLS(raw string) bool {
 		return true
 	}
 	return false
+}
+
+// RedactURL is raw without its user info (user:password@), for logs, the
+// status page and probe's table; raw as it is when it has none or does not
+// parse.
+func RedactURL(raw string) string {
+	u, err := url.Parse(raw)
+	if err != nil || u.User == nil {
+		return raw
+	}
+	u.User = nil
+	return u.String()
 }

@@ -95,7 +95,7 @@ func (s *linkSet) start(g *linkGroup) {
 		defer s.wg.Done()
 		defer close(g.done)
 		if err := g.mgr.Run(ctx, s.sink); err != nil {
-			s.log.Error("link stopped", "url", redactURL(g.url), "err", err)
+			s.log.Error("link stopped", "url", configs.RedactURL(g.url), "err", err)
 		}
 	}()
 }
@@ -130,7 +130,7 @@ func (s *linkSet) reload(devices []configs.Device) (restarted []string, err erro
 		s.add(kept)
 		if kept.done == nil && s.ctx != nil {
 			s.start(kept)
-			restarted = append(restarted, redactURL(kept.url))
+			restarted = append(restarted, configs.RedactURL(kept.url))
 		}
 	}
 	return restarted, nil

@@ -4,7 +4,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
-	"net/url"
 	"sync"
 	"time"
 
@@ -28,15 +27,6 @@ func stateJSON(r drivers.Reading) []byte {
 		Points  map[string]any `json:"points"`
 	}{r.Device, r.Online, r.Quality.String(), r.Time.UTC().Format(time.RFC3339Nano), web.RedactPoints(points)})
 	return b
-}
-
-func redactURL(raw string) string {
-	u, err := url.Parse(raw)
-	if err != nil || u.User == nil {
-		return raw
-	}
-	u.User = nil
-	return u.String()
 }
 
 // statusSource adapts the gateway's parts to the status page's interfaces.

@@ -86,7 +86,7 @@ func runProbe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 				status = "FAILED"
 				failed++
 			}
-			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", r.Device, devs[i].Kind, redact(devs[i].Modbus.URL), status)
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", r.Device, devs[i].Kind, configs.RedactURL(devs[i].Modbus.URL), status)
 			if r.Err != nil {
 				fmt.Fprintf(tw, "\terror:\t%v\t\n", r.Err)
 			}
@@ -129,13 +129,4 @@ func textValue(v drivers.Value) string {
 		return fmt.Sprintf("%q", v.Str)
 	}
 	return fmt.Sprint(v.Num)
-}
-
-func redact(u string) string {
-	if i := strings.Index(u, "@"); i > 0 {
-		if j := strings.Index(u, "://"); j > 0 && j < i {
-			return u[:j+3] + u[i+1:]
-		}
-	}
-	return u
 }
