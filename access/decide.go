@@ -53,8 +53,8 @@ type Decision struct {
 	Reason string
 	// EntryID is the matched entry, empty when the credential is unknown.
 	EntryID string
-	// Floors are the floors granted at an elevator. The slice is shared
-	// with the index: read only.
+	// Floors are the floors granted at an elevator, sorted, without
+	// duplicates.
 	Floors []int
 	// Hash is the credential's keyed hash (never the value).
 	Hash [32]byte
@@ -77,46 +77,62 @@ func (s *Store) Explain(dev Device, typ, value string, at time.Time) Decision {
 }
 
 func (s *Store) decide(dev *Device, typ string, h [32]byte, at time.Time, count bool) Decision {
-	d := Decision{Hash: h}
+	d := Decision{Hash: h, Reason: ReasonUnknown}
 	if !validType(typ) {
-		d.Reason = ReasonUnknown
 		return d
 	}
-	s.mu.RLock()
-	e := s.idx.byHash[h]
-	s.mu.RUnlock()
-	if e == nil {
-		d.Reason = ReasonUnknown
+	// One short read transaction: it sees one applied version whole, and
+	// an update committing meanwhile does not wait for it.
+	tx, err := s.db.Begin(false)
+	if err != nil {
+		s.log.Error("whitelist unreadable: credential denied", "err", err)
 		return d
 	}
-	d.EntryID = e.id
-	if e.revoked {
-		d.Reason = ReasonRevoked
+	defer func() { _ = tx.Rollback() }() // read-only: nothing to undo
+	id, v := s.lookup(tx, &h)
+	if v == nil {
 		return d
+	}
+	d.EntryID = string(id)
+	rec, err := parseRecord(v)
+	if err != nil {
+		s.log.Error("stored whitelist entry unreadable: credential denied", "entry", d.EntryID, "err", err)
+		return d
+	}
+	d.Reason = s.check(&rec, d.EntryID, dev, at, count, &d.Floors)
+	d.Granted = d.Reason == ReasonGranted
+	return d
+}
+
+// check applies the entry's rules in the order of the denial reasons, and
+// counts a use against its daily limit when count is set and it grants.
+func (s *Store) check(rec *record, id string, dev *Device, at time.Time, count bool, floors *[]int) string {
+	if rec.revoked {
+		return ReasonRevoked
 	}
 	sec := at.Unix()
-	if sec < e.from {
-		d.Reason = ReasonNotYetValid
-		return d
+	if sec < rec.from {
+		return ReasonNotYetValid
 	}
-	if sec >= e.until {
-		d.Reason = ReasonExpired
-		return d
+	if sec >= rec.until {
+		return ReasonExpired
 	}
-	floors, ok := e.scopeFor(dev)
+	fl, ok := rec.scopeFor(dev)
 	if !ok {
-		d.Reason = ReasonScope
-		return d
+		return ReasonScope
+	}
+	windows, err := s.schedules.get(rec.schedule)
+	if err != nil {
+		s.log.Error("stored whitelist schedule unreadable: credential denied", "entry", id, "err", err)
+		return ReasonSchedule
 	}
 	local := at.In(s.loc)
-	if !inSchedule(e.windows, local) {
-		d.Reason = ReasonSchedule
-		return d
+	if !inSchedule(windows, local) {
+		return ReasonSchedule
 	}
-	if e.maxUses > 0 && !s.usage.take(e.id, civilDay(local), e.maxUses, count) {
-		d.Reason = ReasonUsageLimit
-		return d
+	if rec.maxUses > 0 && !s.usage.take(id, civilDay(local), rec.maxUses, count) {
+		return ReasonUsageLimit
 	}
-	d.Granted, d.Reason, d.Floors = true, ReasonGranted, floors
-	return d
+	*floors = fl
+	return ReasonGranted
 }
