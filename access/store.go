@@ -83,6 +83,10 @@ type Store struct {
 	schedules schedules
 
 	applied, rejected atomic.Uint64
+	// touched says whether a read may have mapped file pages in since
+	// the last trim.
+	touched   atomic.Bool
+	trimError atomic.Bool // a trim failed: logged once, not retried
 }
 
 // Open opens (or creates) the whitelist file at path. It reads the meta data
@@ -119,6 +123,7 @@ func Open(path string, opts Options) (*Store, error) {
 	if err := s.load(); err != nil {
 		return nil, errors.Join(err, db.Close())
 	}
+	s.touched.Store(true)
 	return s, nil
 }
 

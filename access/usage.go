@@ -133,17 +133,29 @@ func (s *Store) FlushUsage() error {
 const UsageFlushInterval = 10 * time.Second
 
 // Run writes the daily usage counters every UsageFlushInterval until ctx
-// ends, then once more. A failed flush is logged and retried on the next tick.
+// ends, then once more, and lets go of mapped whitelist pages every
+// TrimInterval (see trim). A failed flush is logged and retried on the next
+// tick; a failed trim is logged once and not tried again.
 func (s *Store) Run(ctx context.Context) error {
-	t := time.NewTicker(UsageFlushInterval)
-	defer t.Stop()
+	flush := time.NewTicker(UsageFlushInterval)
+	defer flush.Stop()
+	trim := time.NewTicker(TrimInterval)
+	defer trim.Stop()
 	for {
 		select {
 		case <-ctx.Done():
 			return s.FlushUsage()
-		case <-t.C:
+		case <-flush.C:
 			if err := s.FlushUsage(); err != nil {
 				s.log.Error("whitelist usage flush failed", "err", err)
+			}
+		case <-trim.C:
+			if s.trimError.Load() {
+				continue
+			}
+			if err := s.trim(); err != nil {
+				s.trimError.Store(true)
+				s.log.Error("whitelist pages not released: resident memory will grow with the pages decisions read", "err", err)
 			}
 		}
 	}

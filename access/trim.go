@@ -1,0 +1,36 @@
+package access
+
+import (
+	"fmt"
+	"time"
+)
+
+// TrimInterval is how often Run lets go of the whitelist pages that
+// decisions and updates mapped in, if any were.
+//
+// bbolt reads the file through a shared mapping, and every page a lookup
+// touches, with the kernel's fault-around (16 pages per fault), stays
+// mapped and so counts in the process's resident set: a thousand decisions
+// over a 100,000-entry whitelist map the whole file in, some 22 MiB. The
+// pages stay in the page cache, shared and reclaimable; dropping them from
+// the mapping costs the next decision a few minor faults.
+const TrimInterval = time.Second
+
+// trim drops the file's pages from the process's mapping if a decision,
+// update or open touched them since the last trim.
+func (s *Store) trim() error {
+	if !s.touched.Swap(false) {
+		return nil
+	}
+	// The read transaction holds bbolt's mmap lock: the mapping cannot be
+	// moved by a growing writer while it is advised.
+	tx, err := s.db.Begin(false)
+	if err != nil {
+		return fmt.Errorf("whitelist: trim: %w", err)
+	}
+	defer func() { _ = tx.Rollback() }() // read-only: nothing to undo
+	if err := dropMapped(s.db.Info().Data, uintptr(tx.Size())); err != nil {
+		return fmt.Errorf("whitelist: trim %d mapped bytes: %w", tx.Size(), err)
+	}
+	return nil
+}
