@@ -89,7 +89,7 @@ func (s *Store) decide(dev *Device, typ string, h [32]byte, at time.Time, count 
 		return d
 	}
 	defer func() { _ = tx.Rollback() }() // read-only: nothing to undo
-	s.touched.Store(true)
+	s.markTouched()
 	id, v := s.lookup(tx, &h)
 	if v == nil {
 		return d

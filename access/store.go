@@ -84,8 +84,9 @@ type Store struct {
 
 	applied, rejected atomic.Uint64
 	// touched says whether a read may have mapped file pages in since
-	// the last trim.
+	// the last trim; touchedC wakes Run when it becomes true.
 	touched   atomic.Bool
+	touchedC  chan struct{}
 	trimError atomic.Bool // a trim failed: logged once, not retried
 }
 
@@ -118,12 +119,13 @@ func Open(path string, opts Options) (*Store, error) {
 	s := &Store{
 		db: db, path: path, site: opts.Site, hasher: NewHasher(opts.Key),
 		signers: opts.Signers, loc: loc, log: log, readOnly: opts.ReadOnly,
+		touchedC: make(chan struct{}, 1),
 	}
 	s.keyCheck = HashCredential(opts.Key, "key-check", "jusha-edge")
 	if err := s.load(); err != nil {
 		return nil, errors.Join(err, db.Close())
 	}
-	s.touched.Store(true)
+	s.markTouched()
 	return s, nil
 }
 

@@ -5,8 +5,9 @@ import (
 	"time"
 )
 
-// TrimInterval is how often Run lets go of the whitelist pages that
-// decisions and updates mapped in, if any were.
+// TrimDelay is how soon after a decision, update or open Run lets go of
+// the whitelist pages it mapped in; reads within the delay share one trim,
+// so a burst of them costs a few trims a second at most.
 //
 // bbolt reads the file through a shared mapping, and every page a lookup
 // touches, with the kernel's fault-around (16 pages per fault), stays
@@ -14,7 +15,18 @@ import (
 // over a 100,000-entry whitelist map the whole file in, some 22 MiB. The
 // pages stay in the page cache, shared and reclaimable; dropping them from
 // the mapping costs the next decision a few minor faults.
-const TrimInterval = time.Second
+const TrimDelay = 100 * time.Millisecond
+
+// markTouched notes that file pages may have been mapped in, and asks Run
+// for a trim if none is pending.
+func (s *Store) markTouched() {
+	if !s.touched.Swap(true) {
+		select {
+		case s.touchedC <- struct{}{}:
+		default: // Run has been asked already
+		}
+	}
+}
 
 // trim drops the file's pages from the process's mapping if a decision,
 // update or open touched them since the last trim.

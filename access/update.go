@@ -195,7 +195,7 @@ func (s *Store) applySnapshot(doc *Document) (Result, error) {
 // installed records the version a commit made current. Decisions read the
 // file, so they see the update from the commit on, whole.
 func (s *Store) installed(doc *Document, count int) {
-	s.touched.Store(true) // the update read old pages
+	s.markTouched() // the update read old pages
 	s.mu.Lock()
 	s.count, s.version, s.issuedAt = count, doc.Version, doc.IssuedAt
 	s.mu.Unlock()

@@ -133,13 +133,14 @@ func (s *Store) FlushUsage() error {
 const UsageFlushInterval = 10 * time.Second
 
 // Run writes the daily usage counters every UsageFlushInterval until ctx
-// ends, then once more, and lets go of mapped whitelist pages every
-// TrimInterval (see trim). A failed flush is logged and retried on the next
+// ends, then once more, and lets go of mapped whitelist pages TrimDelay
+// after a read (see trim). A failed flush is logged and retried on the next
 // tick; a failed trim is logged once and not tried again.
 func (s *Store) Run(ctx context.Context) error {
 	flush := time.NewTicker(UsageFlushInterval)
 	defer flush.Stop()
-	trim := time.NewTicker(TrimInterval)
+	trim := time.NewTimer(TrimDelay)
+	trim.Stop()
 	defer trim.Stop()
 	for {
 		select {
@@ -149,10 +150,11 @@ func (s *Store) Run(ctx context.Context) error {
 			if err := s.FlushUsage(); err != nil {
 				s.log.Error("whitelist usage flush failed", "err", err)
 			}
-		case <-trim.C:
-			if s.trimError.Load() {
-				continue
+		case <-s.touchedC:
+			if !s.trimError.Load() {
+				trim.Reset(TrimDelay)
 			}
+		case <-trim.C:
 			if err := s.trim(); err != nil {
 				s.trimError.Store(true)
 				s.log.Error("whitelist pages not released: resident memory will grow with the pages decisions read", "err", err)
