@@ -202,10 +202,17 @@ func (s *Store) installed(doc *Document, count int) {
 }
 
 func (s *Store) applyDelta(doc *Document) (Result, error) {
-	// touched holds every id the delta replaces (true) or removes (false).
+	// touched holds every id the delta replaces (true) or removes (false);
+	// keep, the credentials of the upserted entries.
 	touched := make(map[string]bool, len(doc.Upsert)+len(doc.Remove))
+	keep := make(map[[32]byte]string, len(doc.Upsert))
 	for i := range doc.Upsert {
-		touched[doc.Upsert[i].ID] = true
+		e := &doc.Upsert[i]
+		touched[e.ID] = true
+		for _, c := range e.Credentials {
+			h, _ := parseHash(c.Hash) // validated before
+			keep[h] = e.ID
+		}
 	}
 	for _, id := range doc.Remove {
 		touched[id] = false
@@ -214,13 +221,14 @@ func (s *Store) applyDelta(doc *Document) (Result, error) {
 	removed := 0
 	err := s.db.Update(func(tx *bolt.Tx) error {
 		b, creds := tx.Bucket(bucketEntries), tx.Bucket(bucketCreds)
-		// Replaced and removed entries leave with their credentials.
+		// Replaced and removed entries leave, and so do the credentials
+		// they no longer hold.
 		for id, upsert := range touched {
 			old := b.Get([]byte(id))
 			if old == nil {
 				continue
 			}
-			if err := dropCreds(creds, id, old); err != nil {
+			if err := dropCreds(creds, id, old, keep); err != nil {
 				return err
 			}
 			if err := b.Delete([]byte(id)); err != nil {
@@ -231,18 +239,18 @@ func (s *Store) applyDelta(doc *Document) (Result, error) {
 				removed++
 			}
 		}
-		// A credential still held is held by an entry this delta leaves
-		// alone, and stays its.
-		for i := range doc.Upsert {
-			for _, c := range doc.Upsert[i].Credentials {
-				h, _ := parseHash(c.Hash) // validated before
-				if other := creds.Get(h[:]); other != nil {
-					return reject(RejectMalformed, "entry %q: a credential is already held by %q", doc.Upsert[i].ID, other)
+		// A credential held by another entry now is held by one this
+		// delta leaves alone, and stays its. One an entry keeps is not
+		// rewritten: most deltas change scopes and validity, not cards.
+		for h, id := range keep {
+			switch holder := creds.Get(h[:]); {
+			case holder == nil:
+				if err := creds.Put(h[:], []byte(id)); err != nil {
+					return err
 				}
+			case string(holder) != id:
+				return reject(RejectMalformed, "entry %q: a credential is already held by %q", id, holder)
 			}
-		}
-		if err := putCreds(creds, doc.Upsert); err != nil {
-			return err
 		}
 		count += len(doc.Upsert)
 		return s.putEntries(tx, b, doc, count)
@@ -258,9 +266,9 @@ func (s *Store) applyDelta(doc *Document) (Result, error) {
 	return Result{Version: doc.Version, Kind: doc.Kind, Entries: count, Upserted: len(doc.Upsert), Removed: removed}, nil
 }
 
-// dropCreds removes the credentials of entry id, stored as old, from the
-// creds bucket.
-func dropCreds(creds *bolt.Bucket, id string, old []byte) error {
+// dropCreds removes from the creds bucket the credentials of entry id,
+// stored as old, that keep does not give back to it.
+func dropCreds(creds *bolt.Bucket, id string, old []byte, keep map[[32]byte]string) error {
 	e, err := decodeEntry(old)
 	if err != nil {
 		return fmt.Errorf("stored entry %q: %w", id, err)
@@ -270,10 +278,11 @@ func dropCreds(creds *bolt.Bucket, id string, old []byte) error {
 		if err != nil {
 			return fmt.Errorf("stored entry %q: %w", id, err)
 		}
-		if string(creds.Get(h[:])) == id {
-			if err := creds.Delete(h[:]); err != nil {
-				return err
-			}
+		if keep[h] == id || string(creds.Get(h[:])) != id {
+			continue
+		}
+		if err := creds.Delete(h[:]); err != nil {
+			return err
 		}
 	}
 	return nil
