@@ -38,8 +38,9 @@ func checkCreds(t *testing.T, s *Store) {
 	}
 }
 
-func TestCredsFollowUpdates(t *testing.T) {
-	f := newFixture(t, time.UTC)
+func TestCredsFollowUpdates(t *testing.T) { onBothPaths(t, time.UTC, credsFollowUpdates) }
+
+func credsFollowUpdates(t *testing.T, f *fixture) {
 	at := time.Date(2026, 11, 27, 10, 0, 0, 0, time.UTC)
 	two := rider("r2", "Q2")
 	two.Credentials = append(two.Credentials, cred(TypeCard, "C2"))
@@ -143,8 +144,9 @@ func TestDecideUnreadableEntry(t *testing.T) {
 
 // Decisions made while deltas move a credential between two entries find
 // it with one or the other, never with neither.
-func TestDecisionsSeeOneVersion(t *testing.T) {
-	f := newFixture(t, time.UTC)
+func TestDecisionsSeeOneVersion(t *testing.T) { onBothPaths(t, time.UTC, decisionsSeeOneVersion) }
+
+func decisionsSeeOneVersion(t *testing.T, f *fixture) {
 	f.apply(t, snapshot(1, rider("r0", "MOVING")))
 	at := time.Date(2026, 11, 27, 10, 0, 0, 0, time.UTC)
 	stop := make(chan struct{})

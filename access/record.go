@@ -12,9 +12,11 @@ import (
 // record is valid only inside the read transaction it came from.
 type record struct {
 	id           []byte
+	creds        []byte // per credential: type code, then its 32-byte hash
 	from, until  int64  // unix seconds; unbounded is MinInt64 / MaxInt64
 	doors, gates []byte // encoded string lists
 	lifts        []byte // encoded lift list: name, then its floors
+	scopes       []byte // doors, gates and lifts together, as one key
 	schedule     []byte // encoded windows
 	maxUses      uint32
 	revoked      bool
@@ -75,10 +77,12 @@ func parseRecord(b []byte) (record, error) {
 	rec.id = r.raw()
 	r.raw() // label
 	n := r.count()
-	r.bytes(uint64(n) * (1 + 32)) // credentials: type code and hash
+	rec.creds = r.bytes(uint64(n) * (1 + 32))
+	scopes := r.b
 	rec.doors = r.section(skipStrings)
 	rec.gates = r.section(skipStrings)
 	rec.lifts = r.section(skipLifts)
+	rec.scopes = scopes[:len(scopes)-len(r.b)]
 	rec.from = r.unix(math.MinInt64)
 	rec.until = r.unix(math.MaxInt64)
 	rec.schedule = r.section(skipWindows)

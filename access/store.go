@@ -53,10 +53,12 @@ type Options struct {
 	ReadOnly bool
 }
 
-// Store is the whitelist: a bbolt file that decisions read in place, in a
-// short read transaction each, so that neither opening it nor holding it
-// costs memory in proportion to the number of entries. All methods are safe
-// for concurrent use.
+// Store is the whitelist: a bbolt file, and the compact in-memory index
+// (index.go) that decisions read once [Store.Run] has built it. Opening it
+// reads only the meta data, so the gateway polls at once; until the index
+// is ready (and in a store nobody runs, as the offline tools open it)
+// decisions read the file in place, in a short read transaction each. All
+// methods are safe for concurrent use.
 type Store struct {
 	db       *bolt.DB
 	path     string
@@ -80,7 +82,16 @@ type Store struct {
 	legacy map[[32]byte]string
 
 	usage     usage
-	schedules schedules
+	schedules schedules // compiled schedules for decisions on the file
+
+	// idx is the index decisions read; nil until Run has built it, or
+	// after an update it could not take (decisions then read the file).
+	// It changes only under applyMu.
+	idx atomic.Pointer[index]
+	// indexing is set once Run builds the index: from then on updates
+	// keep it current, and a snapshot builds one of its own.
+	indexing atomic.Bool
+	mergeC   chan struct{} // asks Run to merge a large overlay
 
 	applied, rejected atomic.Uint64
 	// touched says whether a read may have mapped file pages in since
@@ -119,7 +130,7 @@ func Open(path string, opts Options) (*Store, error) {
 	s := &Store{
 		db: db, path: path, site: opts.Site, hasher: NewHasher(opts.Key),
 		signers: opts.Signers, loc: loc, log: log, readOnly: opts.ReadOnly,
-		touchedC: make(chan struct{}, 1),
+		touchedC: make(chan struct{}, 1), mergeC: make(chan struct{}, 1),
 	}
 	s.keyCheck = HashCredential(opts.Key, "key-check", "jusha-edge")
 	if err := s.load(); err != nil {

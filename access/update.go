@@ -119,15 +119,24 @@ func (s *Store) putMeta(tx *bolt.Tx, doc *Document, count int) error {
 }
 
 // putEntries writes the document's entries in id order (sequential puts
-// fill bbolt pages best) and the meta data, in the caller's transaction.
-func (s *Store) putEntries(tx *bolt.Tx, b *bolt.Bucket, doc *Document, count int) error {
+// fill bbolt pages best) and the meta data, in the caller's transaction,
+// and hands each stored form to each (nil: none) for the index.
+func (s *Store) putEntries(tx *bolt.Tx, b *bolt.Bucket, doc *Document, count int, each func(rec *record)) error {
 	// One arena for all values: bbolt keeps them until the commit.
 	arena := make([]byte, 0, 256*len(doc.Upsert))
 	for _, e := range sortedEntries(doc.Upsert) {
 		start := len(arena)
 		arena = encodeEntry(arena, e)
-		if err := b.Put([]byte(e.ID), arena[start:len(arena):len(arena)]); err != nil {
+		v := arena[start:len(arena):len(arena)]
+		if err := b.Put([]byte(e.ID), v); err != nil {
 			return err
+		}
+		if each != nil {
+			rec, err := parseRecord(v)
+			if err != nil {
+				return fmt.Errorf("entry %q: %w", e.ID, err) // encodeEntry is broken
+			}
+			each(&rec)
 		}
 	}
 	return s.putMeta(tx, doc, count)
@@ -171,6 +180,20 @@ func recreate(tx *bolt.Tx, name []byte) (*bolt.Bucket, error) {
 
 func (s *Store) applySnapshot(doc *Document) (Result, error) {
 	count := len(doc.Upsert)
+	// Once Run indexes, a snapshot builds its own index as it writes: the
+	// one it replaces, or the build still scanning the file, is of no use.
+	var build *builder
+	var buildErr error
+	each := func(rec *record) {
+		if buildErr == nil {
+			buildErr = build.addRecord(rec)
+		}
+	}
+	if s.indexing.Load() {
+		build = newBuilder(count, nil)
+	} else {
+		each = nil
+	}
 	err := s.db.Update(func(tx *bolt.Tx) error {
 		b, err := recreate(tx, bucketEntries)
 		if err != nil {
@@ -183,10 +206,19 @@ func (s *Store) applySnapshot(doc *Document) (Result, error) {
 		if err := putCreds(creds, doc.Upsert); err != nil {
 			return err
 		}
-		return s.putEntries(tx, b, doc, count)
+		return s.putEntries(tx, b, doc, count, each)
 	})
 	if err != nil {
 		return Result{}, fmt.Errorf("whitelist: apply snapshot %d: %w", doc.Version, err)
+	}
+	if build != nil {
+		var t *table
+		if buildErr == nil {
+			t, buildErr = build.finish()
+		}
+		s.swapIndex(func(*index) (*index, error) {
+			return &index{base: t, version: doc.Version}, buildErr
+		})
 	}
 	s.installed(doc, count)
 	return Result{Version: doc.Version, Kind: doc.Kind, Entries: count, Upserted: len(doc.Upsert)}, nil
@@ -219,6 +251,14 @@ func (s *Store) applyDelta(doc *Document) (Result, error) {
 	}
 	count := s.Len()
 	removed := 0
+	// With an index, ch gathers what the commit changes, for its overlay.
+	ix := s.idx.Load()
+	var ch *deltaChange
+	var each func(rec *record)
+	if ix != nil {
+		ch = &deltaChange{}
+		each = func(rec *record) { ch.upsert = append(ch.upsert, *rec) }
+	}
 	err := s.db.Update(func(tx *bolt.Tx) error {
 		b, creds := tx.Bucket(bucketEntries), tx.Bucket(bucketCreds)
 		// Replaced and removed entries leave, and so do the credentials
@@ -228,7 +268,7 @@ func (s *Store) applyDelta(doc *Document) (Result, error) {
 			if old == nil {
 				continue
 			}
-			if err := dropCreds(creds, id, old, keep); err != nil {
+			if err := dropCreds(creds, id, old, keep, ch); err != nil {
 				return err
 			}
 			if err := b.Delete([]byte(id)); err != nil {
@@ -248,12 +288,15 @@ func (s *Store) applyDelta(doc *Document) (Result, error) {
 				if err := creds.Put(h[:], []byte(id)); err != nil {
 					return err
 				}
+				if ch != nil {
+					ch.added = append(ch.added, h)
+				}
 			case string(holder) != id:
 				return reject(RejectMalformed, "entry %q: a credential is already held by %q", id, holder)
 			}
 		}
 		count += len(doc.Upsert)
-		return s.putEntries(tx, b, doc, count)
+		return s.putEntries(tx, b, doc, count, each)
 	})
 	if err != nil {
 		var r *Rejection
@@ -262,13 +305,17 @@ func (s *Store) applyDelta(doc *Document) (Result, error) {
 		}
 		return Result{}, fmt.Errorf("whitelist: apply delta %d: %w", doc.Version, err)
 	}
+	if ch != nil {
+		s.swapIndex(func(cur *index) (*index, error) { return cur.withDelta(doc.Version, ch) })
+	}
 	s.installed(doc, count)
 	return Result{Version: doc.Version, Kind: doc.Kind, Entries: count, Upserted: len(doc.Upsert), Removed: removed}, nil
 }
 
 // dropCreds removes from the creds bucket the credentials of entry id,
-// stored as old, that keep does not give back to it.
-func dropCreds(creds *bolt.Bucket, id string, old []byte, keep map[[32]byte]string) error {
+// stored as old, that keep does not give back to it, noting them in ch
+// (nil: not noted).
+func dropCreds(creds *bolt.Bucket, id string, old []byte, keep map[[32]byte]string, ch *deltaChange) error {
 	e, err := decodeEntry(old)
 	if err != nil {
 		return fmt.Errorf("stored entry %q: %w", id, err)
@@ -283,6 +330,9 @@ func dropCreds(creds *bolt.Bucket, id string, old []byte, keep map[[32]byte]stri
 		}
 		if err := creds.Delete(h[:]); err != nil {
 			return err
+		}
+		if ch != nil {
+			ch.dropped = append(ch.dropped, h)
 		}
 	}
 	return nil
