@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/ed25519"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"path/filepath"
 	"runtime"
@@ -39,45 +40,44 @@ func benchEntry(i int) Entry {
 func benchValue(i int) string { return fmt.Sprintf("QR-RIDER-%09d", i) }
 
 var (
-	millionOnce  sync.Once
-	millionStore *Store
-	millionHeap  uint64
+	millionOnce   sync.Once
+	millionStore  *Store
+	millionSigner signer
+	millionHeap   uint64
+	millionBuild  time.Duration
 )
 
 // millionEntries returns a store whose file holds 1,000,000 entries
-// (committed by the snapshot code, without the JSON and signature) and the
-// heap that opening it took.
+// (committed by the snapshot code, without the JSON and signature), indexed
+// as Run indexes it, the heap the index took and how long it took to build.
 func millionEntries(b *testing.B) (*Store, uint64) {
 	millionOnce.Do(func() {
 		path := filepath.Join(b.TempDir(), "bench.db")
-		opts := Options{Site: "wannan", Key: testKey, Location: time.UTC}
+		sg := newSigner(b, "central-2026")
+		opts := Options{Site: "wannan", Key: testKey, Location: time.UTC,
+			Signers: map[string]ed25519.PublicKey{sg.id: sg.pub}}
+		if err := writeMillion(path, opts); err != nil {
+			b.Fatal(err)
+		}
+		var before, after runtime.MemStats
+		runtime.GC()
+		runtime.GC() // the second empties sync.Pools the commit filled
+		runtime.ReadMemStats(&before)
 		s, err := Open(path, opts)
 		if err != nil {
 			b.Fatal(err)
 		}
-		const n = 1_000_000
-		doc := snapshot(1)
-		doc.Upsert = make([]Entry, n)
-		for i := range doc.Upsert {
-			doc.Upsert[i] = benchEntry(i)
-		}
-		if _, err := s.applySnapshot(&doc); err != nil {
+		t0 := time.Now()
+		s.indexing.Store(true)
+		if err := s.buildIndex(b.Context()); err != nil {
 			b.Fatal(err)
 		}
-		if err := s.Close(); err != nil {
-			b.Fatal(err)
-		}
-		doc.Upsert = nil
-		var before, after runtime.MemStats
-		runtime.GC()
-		runtime.ReadMemStats(&before)
-		if s, err = Open(path, opts); err != nil {
-			b.Fatal(err)
-		}
+		millionBuild = time.Since(t0)
 		runtime.GC()
 		runtime.ReadMemStats(&after)
 		// Left open for the benchmark's later runs: b's cleanups run after each.
-		millionStore, millionHeap = s, after.HeapAlloc-min(before.HeapAlloc, after.HeapAlloc)
+		millionStore, millionSigner = s, sg
+		millionHeap = after.HeapInuse - min(before.HeapInuse, after.HeapInuse)
 	})
 	if millionStore == nil {
 		b.Skip("building the million-entry whitelist failed")
@@ -85,18 +85,42 @@ func millionEntries(b *testing.B) (*Store, uint64) {
 	return millionStore, millionHeap
 }
 
+// writeMillion commits a million entries to the file at path.
+func writeMillion(path string, opts Options) error {
+	s, err := Open(path, opts)
+	if err != nil {
+		return err
+	}
+	doc := snapshot(1)
+	doc.Upsert = make([]Entry, 1_000_000)
+	for i := range doc.Upsert {
+		doc.Upsert[i] = benchEntry(i)
+	}
+	_, err = s.applySnapshot(&doc)
+	return errors.Join(err, s.Close())
+}
+
 // BenchmarkDecide1M decides granted reads (hash, lookup, scope, schedule)
-// with a million entries stored, and reports latency percentiles measured
-// call by call and the heap the open store holds.
-func BenchmarkDecide1M(b *testing.B) { benchDecide1M(b, false) }
+// with a million entries indexed, and reports latency percentiles measured
+// call by call, the heap the index holds (HeapInuse after a GC) and how
+// long Run's build took.
+func BenchmarkDecide1M(b *testing.B) { benchDecide1M(b, false, false) }
 
-// BenchmarkDecide1MTrimmed is BenchmarkDecide1M with the file's pages let
-// go of before each decision (untimed), as Run does after a quiet spell:
-// every lookup faults its pages back in from the page cache.
-func BenchmarkDecide1MTrimmed(b *testing.B) { benchDecide1M(b, true) }
+// BenchmarkDecide1MFile is BenchmarkDecide1M on the file, as decisions are
+// made until the index is built.
+func BenchmarkDecide1MFile(b *testing.B) { benchDecide1M(b, true, false) }
 
-func benchDecide1M(b *testing.B, trimmed bool) {
+// BenchmarkDecide1MFileTrimmed is BenchmarkDecide1MFile with the file's
+// pages let go of before each decision (untimed), as Run does after a
+// quiet spell: every lookup faults its pages back in from the page cache.
+func BenchmarkDecide1MFileTrimmed(b *testing.B) { benchDecide1M(b, true, true) }
+
+func benchDecide1M(b *testing.B, onFile, trimmed bool) {
 	s, heap := millionEntries(b)
+	if onFile {
+		ix := s.idx.Swap(nil)
+		defer s.idx.Store(ix)
+	}
 	const sample = 4096
 	values := make([]string, sample)
 	devs := make([]Device, sample)
@@ -116,6 +140,7 @@ func benchDecide1M(b *testing.B, trimmed bool) {
 		k := i % sample
 		if trimmed {
 			b.StopTimer()
+			s.touched.Store(true)
 			if err := s.trim(); err != nil {
 				b.Fatal(err)
 			}
@@ -137,7 +162,15 @@ func benchDecide1M(b *testing.B, trimmed bool) {
 	b.ReportMetric(pct(0.50), "p50-µs")
 	b.ReportMetric(pct(0.99), "p99-µs")
 	b.ReportMetric(pct(0.999), "p99.9-µs")
-	b.ReportMetric(float64(heap)/(1<<20), "store-heap-MB")
+	b.ReportMetric(float64(heap)/(1<<20), "index-heap-MiB")
+	b.ReportMetric(millionBuild.Seconds()*1000, "index-build-ms")
+}
+
+// BenchmarkApply1MDelta100 applies signed deltas of 100 entries on top
+// of the indexed million-entry whitelist (overlay included).
+func BenchmarkApply1MDelta100(b *testing.B) {
+	s, _ := millionEntries(b)
+	benchDeltas(b, s, millionSigner, 1_000_000)
 }
 
 // cpuTime is the process's user+system CPU time: on a shared, loaded
@@ -175,6 +208,10 @@ func benchStore(b *testing.B, sg signer) *Store {
 		b.Fatal(err)
 	}
 	b.Cleanup(func() { _ = s.Close() })
+	s.indexing.Store(true) // as Run does: updates keep an index
+	if err := s.buildIndex(b.Context()); err != nil {
+		b.Fatal(err)
+	}
 	return s
 }
 
@@ -199,21 +236,28 @@ func BenchmarkApplySnapshot100k(b *testing.B) {
 	b.ReportMetric(float64(cpu.Milliseconds())/float64(b.N), "cpu-ms/op")
 }
 
-// BenchmarkApplyDelta100 applies signed deltas of 100 entries on top of a
-// 100,000-entry whitelist.
+// BenchmarkApplyDelta100 applies signed deltas of 100 entries on top of an
+// indexed 100,000-entry whitelist.
 func BenchmarkApplyDelta100(b *testing.B) {
 	sg := newSigner(b, "central-2026")
 	s := benchStore(b, sg)
 	if _, err := s.ApplySigned(b.Context(), snapshotEnvelope(b, sg, 1, 100_000)); err != nil {
 		b.Fatal(err)
 	}
-	v := uint64(1)
+	benchDeltas(b, s, sg, 100_000)
+}
+
+// benchDeltas applies deltas of 100 updated entries to s, which holds n
+// entries of benchEntry; the wall time per op and the CPU time are
+// reported, and the size of the overlay left.
+func benchDeltas(b *testing.B, s *Store, sg signer, n int) {
+	v := s.Version()
 	var cpu time.Duration
 	for b.Loop() {
 		b.StopTimer()
 		d := Document{Site: "wannan", Version: v + 1, Kind: KindDelta, BaseVersion: v, IssuedAt: time.Now()}
 		for i := range 100 {
-			e := benchEntry(int(v*100)%100_000 + i)
+			e := benchEntry(int(v*100)%n + i)
 			e.Label = fmt.Sprintf("updated in %d", v+1)
 			d.Upsert = append(d.Upsert, e)
 		}
@@ -227,6 +271,9 @@ func BenchmarkApplyDelta100(b *testing.B) {
 		v++
 	}
 	b.ReportMetric(float64(cpu.Microseconds())/1000/float64(b.N), "cpu-ms/op")
+	if ix := s.idx.Load(); ix != nil {
+		b.ReportMetric(float64(len(ix.over)), "overlay-keys")
+	}
 }
 
 // signalActuator reports each write on a channel.

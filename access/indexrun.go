@@ -45,12 +45,7 @@ func (s *Store) buildIndex(ctx context.Context) error {
 		if !locked {
 			s.applyMu.Lock()
 		}
-		done := err == nil && (s.idx.Load() != nil || version == s.Version())
-		if done && s.idx.Load() == nil {
-			s.idx.Store(&index{base: t, version: version})
-			s.log.Info("whitelist index built", "entries", len(t.slots), "credentials", len(t.keys),
-				"bytes", t.heapBytes(), "took", time.Since(t0).Round(time.Millisecond))
-		}
+		done := err == nil && s.installBuilt(t, version, t0)
 		s.applyMu.Unlock()
 		if err != nil {
 			return err
@@ -60,6 +55,22 @@ func (s *Store) buildIndex(ctx context.Context) error {
 			return s.trim()
 		}
 	}
+}
+
+// installBuilt swaps in a table scanned from version unless an update
+// committed since; it reports whether the store has an index now. The
+// caller holds applyMu.
+func (s *Store) installBuilt(t *table, version uint64, t0 time.Time) bool {
+	if s.idx.Load() != nil {
+		return true // a snapshot's, newer
+	}
+	if version != s.Version() {
+		return false
+	}
+	s.idx.Store(&index{base: t, version: version})
+	s.log.Info("whitelist index built", "entries", len(t.slots), "credentials", len(t.keys),
+		"bytes", t.heapBytes(), "took", time.Since(t0).Round(time.Millisecond))
+	return true
 }
 
 // scanIndex indexes the version the file holds now.
@@ -120,9 +131,16 @@ func (s *Store) mergeOverlay() error {
 	}
 	s.applyMu.Lock()
 	defer s.applyMu.Unlock()
+	s.installMerged(ix, t)
+	return nil
+}
+
+// installMerged swaps in t, merged from ix, keeping as its overlay what
+// deltas changed since ix. The caller holds applyMu.
+func (s *Store) installMerged(ix *index, t *table) {
 	cur := s.idx.Load()
 	if cur == nil || cur.base != ix.base {
-		return nil // replaced by a snapshot meanwhile: nothing to merge
+		return // replaced by a snapshot meanwhile: nothing to merge
 	}
 	// An overlay holds what each changed credential maps to now; one still
 	// mapping to what t merged (the same entry, or removed) is in t.
@@ -133,5 +151,4 @@ func (s *Store) mergeOverlay() error {
 		}
 	}
 	s.idx.Store(&index{base: t, over: rest, version: cur.version})
-	return nil
 }
