@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/binary"
 	"math"
+	"runtime"
 )
 
 // The in-memory index answers decisions without touching the bbolt file
@@ -149,6 +150,7 @@ func (ix *index) lookup(h *[32]byte, v *view) bool {
 	if ok {
 		ix.base.view(i, v)
 	}
+	runtime.KeepAlive(ix.base) // its arrays may be off the heap (offheap.go)
 	return ok
 }
 
@@ -175,7 +177,7 @@ func (v *view) scopeFor(dev *Device) ([]int, bool) {
 	return nil, false
 }
 
-// heapBytes estimates what the table holds, for logs and benchmarks.
-func (t *table) heapBytes() int {
+// sizeBytes is about what the table holds, on the heap or off it.
+func (t *table) sizeBytes() int {
 	return len(t.keys)*20 + len(t.dir)*4 + len(t.slots)*32 + len(t.ids)
 }

@@ -113,14 +113,15 @@ func (b *builder) schedIndex(raw []byte, compile func() ([]window, error)) (uint
 func (b *builder) finish() (*table, error) {
 	t := b.t
 	t.ids = b.ids.String()
+	if b.ids.Cap() > len(t.ids)+len(t.ids)/8 {
+		t.ids = strings.Clone(t.ids) // the guess at their size was high
+	}
 	slices.SortFunc(t.keys, func(x, y credKey) int { return bytes.Compare(x.key[:], y.key[:]) })
 	for i := 1; i < len(t.keys); i++ {
 		if t.keys[i].key == t.keys[i-1].key {
 			return nil, errPrefixClash
 		}
 	}
-	t.keys = slices.Clip(t.keys)
-	t.slots = slices.Clip(t.slots)
 	// A directory on the keys' top bits, about four keys a cell, leaves a
 	// lookup a short binary search in one or two cache lines.
 	dirBits := 0
@@ -136,6 +137,7 @@ func (b *builder) finish() (*table, error) {
 		}
 		t.dir[p] = uint32(k)
 	}
+	moveOffHeap(t)
 	return t, nil
 }
 

@@ -69,7 +69,7 @@ func (s *Store) installBuilt(t *table, version uint64, t0 time.Time) bool {
 	}
 	s.idx.Store(&index{base: t, version: version})
 	s.log.Info("whitelist index built", "entries", len(t.slots), "credentials", len(t.keys),
-		"bytes", t.heapBytes(), "took", time.Since(t0).Round(time.Millisecond))
+		"bytes", t.sizeBytes(), "took", time.Since(t0).Round(time.Millisecond))
 	return true
 }
 

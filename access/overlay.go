@@ -3,6 +3,7 @@ package access
 import (
 	"bytes"
 	"maps"
+	"runtime"
 	"slices"
 )
 
@@ -92,6 +93,7 @@ func (ix *index) withDelta(version uint64, ch *deltaChange) (*index, error) {
 // mergeTable folds an overlay into a new base table. base and over are
 // only read: decisions go on using them meanwhile.
 func mergeTable(base *table, over map[[keySize]byte]*oentry) (*table, error) {
+	defer runtime.KeepAlive(base) // its arrays may be off the heap
 	b := newBuilder(len(base.slots)+len(over), base)
 	okeys := slices.SortedFunc(maps.Keys(over), func(x, y [keySize]byte) int { return bytes.Compare(x[:], y[:]) })
 	moved := make([]uint32, len(base.slots)) // new slot + 1 of each base slot copied

@@ -6,10 +6,11 @@ import (
 	"sync"
 )
 
-// record is a decision's view of one stored entry (the binary form of
-// codec.go), read in place on the bbolt map without decoding the entry: no
-// string, slice or map is built for it. Its slices point into the map, so a
-// record is valid only inside the read transaction it came from.
+// record is the view of one stored entry (the binary form of codec.go)
+// that decisions on the file and the index build read, in place, without
+// decoding the entry: no string, slice or map is built for it. Its slices
+// point into the buffer it was parsed from (the bbolt map: valid only
+// inside its read transaction).
 type record struct {
 	id           []byte
 	creds        []byte // per credential: type code, then its 32-byte hash

@@ -141,7 +141,7 @@ func Open(path string, opts Options) (*Store, error) {
 }
 
 // load creates the buckets a file lacks and reads the meta data and
-// today's usage counters. The entries are not read: decisions look them up.
+// today's usage counters. The entries are not read: Run indexes them.
 func (s *Store) load() error {
 	if !s.readOnly {
 		if err := s.createBuckets(); err != nil {
