@@ -11,9 +11,9 @@ import (
 // once Run has built it; until then, and in stores nobody runs (offline
 // tools), decisions read the file (decide.go, record.go).
 //
-// It is compact rather than a map of pointers: a million entries cost some
-// 65 bytes each (a 20-byte credential key, a 32-byte slot, the id in one
-// string arena), and the scope lists and schedules riders share are stored
+// It is compact rather than a map of pointers: an entry costs some 56
+// bytes (a 20-byte credential key, a 24-byte slot, its id in one string
+// arena), and the scope lists and schedules riders share are stored
 // once. It is immutable: an update builds a new one (a snapshot) or a new
 // overlay on top of it (a delta) and swaps it in whole, so a decision never
 // sees half an update.
@@ -34,13 +34,58 @@ type credKey struct {
 	slot uint32
 }
 
-// slot is the decision form of one entry in a table: 32 bytes.
+// slot is the decision form of one entry in a table: 24 bytes.
 type slot struct {
-	from, until int64  // unix seconds; unbounded is MinInt64 / MaxInt64
-	idEnd       uint32 // the id is ids[previous slot's idEnd:idEnd]
-	scope       uint32 // index in table.scopes, or scopeRevoked
-	sched       uint32 // index in table.scheds
-	maxUses     uint32
+	idEnd   uint32 // the id is ids[previous slot's idEnd:idEnd]
+	scope   uint32 // index in table.scopes, or scopeRevoked
+	sched   uint32 // index in table.scheds
+	maxUses uint32
+	// from and until are unix seconds, 0 and MaxUint32 meaning unbounded
+	// (packValidity); from is wideValidity when they do not fit, and
+	// table.wide holds them.
+	from, until uint32
+}
+
+// wideValidity marks a slot whose validity is in table.wide.
+const wideValidity = math.MaxUint32
+
+// packValidity packs unix seconds (MinInt64 / MaxInt64: unbounded) into a
+// slot's 32-bit fields, covering 1970 to 2106 exactly; ok is false for
+// times outside.
+func packValidity(from, until int64) (f, u uint32, ok bool) {
+	switch {
+	case from == math.MinInt64:
+	case from >= 1 && from < math.MaxUint32:
+		f = uint32(from)
+	default:
+		return 0, 0, false
+	}
+	switch {
+	case until == math.MaxInt64:
+		u = math.MaxUint32
+	case until >= 0 && until < math.MaxUint32:
+		u = uint32(until)
+	default:
+		return 0, 0, false
+	}
+	return f, u, true
+}
+
+// validity returns slot i's validity in unix seconds.
+func (t *table) validity(i uint32) (from, until int64) {
+	sl := &t.slots[i]
+	if sl.from == wideValidity {
+		w := t.wide[i]
+		return w[0], w[1]
+	}
+	from, until = int64(sl.from), int64(sl.until)
+	if sl.from == 0 {
+		from = math.MinInt64
+	}
+	if sl.until == math.MaxUint32 {
+		until = math.MaxInt64
+	}
+	return from, until
 }
 
 // scopeRevoked marks a revoked entry: the first check denies it, so its
@@ -68,9 +113,10 @@ type table struct {
 	dir    []uint32  // dir[p]: the first key whose top bits are >= p
 	shift  uint      // 32 - the directory's bits
 	slots  []slot
-	ids    string     // every slot's id, one after the other
-	scopes [][]scope  // shared scope lists
-	scheds [][]window // shared schedules; index 0 is "always"
+	ids    string              // every slot's id, one after the other
+	scopes [][]scope           // shared scope lists
+	scheds [][]window          // shared schedules; index 0 is "always"
+	wide   map[uint32][2]int64 // validity of the slots it does not fit
 	// scopeIDs and schedIDs find a shared list by its encoded form, for
 	// the entries a delta or a merge adds.
 	scopeIDs map[string]uint32
@@ -126,7 +172,8 @@ func (t *table) id(i uint32) string {
 // view fills v with slot i.
 func (t *table) view(i uint32, v *view) {
 	sl := &t.slots[i]
-	*v = view{id: t.id(i), from: sl.from, until: sl.until, maxUses: sl.maxUses}
+	*v = view{id: t.id(i), maxUses: sl.maxUses}
+	v.from, v.until = t.validity(i)
 	if sl.scope == scopeRevoked {
 		v.revoked = true
 		return
@@ -179,5 +226,5 @@ func (v *view) scopeFor(dev *Device) ([]int, bool) {
 
 // sizeBytes is about what the table holds, on the heap or off it.
 func (t *table) sizeBytes() int {
-	return len(t.keys)*20 + len(t.dir)*4 + len(t.slots)*32 + len(t.ids)
+	return len(t.keys)*20 + len(t.dir)*4 + len(t.slots)*24 + len(t.ids)
 }

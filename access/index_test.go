@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/hex"
 	"fmt"
+	"math"
 	"reflect"
 	"sync"
 	"testing"
@@ -35,7 +36,39 @@ func variedEntry(i int, label string) Entry {
 	if i%11 == 0 {
 		e.Credentials = append(e.Credentials, cred(TypeCard, fmt.Sprint(1_000_000+i)))
 	}
+	switch i % 13 { // validity a slot cannot pack
+	case 5:
+		e.ValidFrom = tp(time.Unix(-3600, 0))
+	case 6:
+		e.ValidUntil = tp(time.Date(2200, 1, 1, 0, 0, 0, 0, time.UTC))
+	case 7:
+		e.ValidFrom = tp(time.Unix(0, 0))
+	}
 	return e
+}
+
+func TestPackValidity(t *testing.T) {
+	for _, tc := range []struct {
+		from, until int64
+		ok          bool
+	}{
+		{math.MinInt64, math.MaxInt64, true},
+		{1, 0, true},
+		{1_780_000_000, 1_790_000_000, true},
+		{math.MaxUint32 - 1, math.MaxUint32 - 1, true},
+		{0, math.MaxInt64, false},
+		{-1, math.MaxInt64, false},
+		{math.MaxUint32, math.MaxInt64, false},
+		{math.MinInt64, math.MaxUint32, false},
+		{math.MinInt64, -1, false},
+	} {
+		b := newBuilder(1, nil)
+		i := b.push(slot{}, tc.from, tc.until)
+		from, until := b.t.validity(i)
+		if from != tc.from || until != tc.until || (b.t.wide == nil) != tc.ok {
+			t.Errorf("[%d, %d): read back [%d, %d), wide %v", tc.from, tc.until, from, until, b.t.wide)
+		}
+	}
 }
 
 // sameAnswers fails unless the index and the file answer alike for the

@@ -49,7 +49,7 @@ func clonedMap(m map[string]uint32) map[string]uint32 {
 
 // addRecord adds a stored entry and its credentials.
 func (b *builder) addRecord(rec *record) error {
-	sl := slot{from: rec.from, until: rec.until, maxUses: rec.maxUses, scope: scopeRevoked}
+	sl := slot{maxUses: rec.maxUses, scope: scopeRevoked}
 	if !rec.revoked {
 		var err error
 		if sl.scope, err = b.scopeIndex(rec.scopes, func() ([]scope, error) { return compileScopes(rec) }); err != nil {
@@ -60,19 +60,28 @@ func (b *builder) addRecord(rec *record) error {
 		}
 	}
 	b.ids.Write(rec.id)
-	i := b.push(sl)
+	i := b.push(sl, rec.from, rec.until)
 	for c := rec.creds; len(c) >= 1+32; c = c[1+32:] {
 		b.t.keys = append(b.t.keys, credKey{key: [keySize]byte(c[1 : 1+keySize]), slot: i})
 	}
 	return nil
 }
 
-// push appends a slot whose id was just written to b.ids, and returns its
-// number.
-func (b *builder) push(sl slot) uint32 {
+// push appends a slot valid over [from, until) whose id was just written
+// to b.ids, and returns its number.
+func (b *builder) push(sl slot, from, until int64) uint32 {
+	i := uint32(len(b.t.slots))
 	sl.idEnd = uint32(b.ids.Len())
+	var ok bool
+	if sl.from, sl.until, ok = packValidity(from, until); !ok {
+		sl.from, sl.until = wideValidity, 0
+		if b.t.wide == nil {
+			b.t.wide = make(map[uint32][2]int64)
+		}
+		b.t.wide[i] = [2]int64{from, until}
+	}
 	b.t.slots = append(b.t.slots, sl)
-	return uint32(len(b.t.slots) - 1)
+	return i
 }
 
 // scopeIndex returns the shared scope list encoded as raw, compiling it

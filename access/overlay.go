@@ -104,8 +104,9 @@ func mergeTable(base *table, over map[[keySize]byte]*oentry) (*table, error) {
 		}
 		if moved[k.slot] == 0 {
 			sl := base.slots[k.slot]
+			from, until := base.validity(k.slot)
 			b.ids.WriteString(base.id(k.slot))
-			moved[k.slot] = b.push(sl) + 1
+			moved[k.slot] = b.push(sl, from, until) + 1
 		}
 		b.t.keys = append(b.t.keys, credKey{key: k.key, slot: moved[k.slot] - 1})
 	}
@@ -116,7 +117,7 @@ func mergeTable(base *table, over map[[keySize]byte]*oentry) (*table, error) {
 		}
 		i, ok := placed[e]
 		if !ok {
-			sl := slot{from: e.from, until: e.until, maxUses: e.maxUses, scope: scopeRevoked}
+			sl := slot{maxUses: e.maxUses, scope: scopeRevoked}
 			if !e.revoked {
 				var err error
 				if sl.scope, err = b.scopeIndex([]byte(e.scopeKey), func() ([]scope, error) { return e.scopes, nil }); err != nil {
@@ -127,7 +128,7 @@ func mergeTable(base *table, over map[[keySize]byte]*oentry) (*table, error) {
 				}
 			}
 			b.ids.WriteString(e.id)
-			i = b.push(sl)
+			i = b.push(sl, e.from, e.until)
 			placed[e] = i
 		}
 		b.t.keys = append(b.t.keys, credKey{key: key, slot: i})
