@@ -118,6 +118,7 @@ func BenchmarkDecide1MFileTrimmed(b *testing.B) { benchDecide1M(b, true, true) }
 
 func benchDecide1M(b *testing.B, onFile, trimmed bool) {
 	s, heap := millionEntries(b)
+	size := s.idx.Load().base.sizeBytes()
 	if onFile {
 		ix := s.idx.Swap(nil)
 		defer s.idx.Store(ix)
@@ -164,7 +165,7 @@ func benchDecide1M(b *testing.B, onFile, trimmed bool) {
 	b.ReportMetric(pct(0.99), "p99-µs")
 	b.ReportMetric(pct(0.999), "p99.9-µs")
 	b.ReportMetric(float64(heap)/(1<<20), "index-heap-MiB")
-	b.ReportMetric(float64(s.idx.Load().base.sizeBytes())/(1<<20), "index-MiB")
+	b.ReportMetric(float64(size)/(1<<20), "index-MiB")
 	b.ReportMetric(millionBuild.Seconds()*1000, "index-build-ms")
 }
 
@@ -328,4 +329,34 @@ func BenchmarkObserveToWrite(b *testing.B) {
 	}
 	slices.Sort(lat)
 	b.ReportMetric(float64(lat[len(lat)*99/100].Microseconds()), "p99-µs")
+}
+
+// BenchmarkMerge1M folds an overlay of mergeAt changed credentials into
+// the million-entry base, as Run does in the background (not installed).
+func BenchmarkMerge1M(b *testing.B) {
+	s, _ := millionEntries(b)
+	v := s.Version()
+	for ix := s.idx.Load(); len(ix.over) < mergeAt; ix = s.idx.Load() {
+		d := Document{Site: "wannan", Version: v + 1, Kind: KindDelta, BaseVersion: v}
+		for i := range 500 {
+			e := benchEntry(int(v*500)%1_000_000 + i)
+			e.Credentials = []Credential{cred(TypeQR, fmt.Sprintf("MERGE-%d-%d", v, i))}
+			d.Upsert = append(d.Upsert, e)
+		}
+		if _, err := s.applyDelta(&d); err != nil {
+			b.Fatal(err)
+		}
+		v++
+	}
+	ix := s.idx.Load()
+	var cpu time.Duration
+	for b.Loop() {
+		c0 := cpuTime()
+		if _, err := mergeTable(ix.base, ix.over); err != nil {
+			b.Fatal(err)
+		}
+		cpu += cpuTime() - c0
+	}
+	b.ReportMetric(float64(cpu.Milliseconds())/float64(b.N), "cpu-ms/op")
+	b.ReportMetric(float64(len(ix.over)), "overlay-keys")
 }
