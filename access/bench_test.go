@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/ed25519"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"path/filepath"
 	"runtime"
@@ -39,58 +40,94 @@ func benchEntry(i int) Entry {
 func benchValue(i int) string { return fmt.Sprintf("QR-RIDER-%09d", i) }
 
 var (
-	millionOnce  sync.Once
-	millionStore *Store
-	millionBytes uint64
+	millionOnce   sync.Once
+	millionStore  *Store
+	millionSigner signer
+	millionHeap   uint64
+	millionBuild  time.Duration
 )
 
-// millionEntries returns a store whose index holds 1,000,000 entries
-// (compiled directly: the same code a snapshot runs, without the JSON) and
-// the heap the index takes.
+// millionEntries returns a store whose file holds 1,000,000 entries
+// (committed by the snapshot code, without the JSON and signature), indexed
+// as Run indexes it, the Go heap the index took (its big arrays are off
+// the heap: see offheap.go) and how long it took to build.
 func millionEntries(b *testing.B) (*Store, uint64) {
 	millionOnce.Do(func() {
-		s, err := Open(filepath.Join(b.TempDir(), "bench.db"), Options{Site: "wannan", Key: testKey, Location: time.UTC})
+		path := filepath.Join(b.TempDir(), "bench.db")
+		sg := newSigner(b, "central-2026")
+		opts := Options{Site: "wannan", Key: testKey, Location: time.UTC,
+			Signers: map[string]ed25519.PublicKey{sg.id: sg.pub}}
+		if err := writeMillion(path, opts); err != nil {
+			b.Fatal(err)
+		}
+		var before, after runtime.MemStats
+		runtime.GC()
+		runtime.GC() // the second empties sync.Pools the commit filled
+		runtime.ReadMemStats(&before)
+		s, err := Open(path, opts)
 		if err != nil {
 			b.Fatal(err)
 		}
-		const n = 1_000_000
-		var before, after runtime.MemStats
-		runtime.GC()
-		runtime.ReadMemStats(&before)
-		idx := newIndex(n)
-		in := newInterner()
-		var hashes [][32]byte
-		for i := range n {
-			e := benchEntry(i)
-			var c *entry
-			c, hashes = in.compile(&e, hashes[:0])
-			for _, h := range hashes {
-				idx.byHash[h] = c
-			}
+		t0 := time.Now()
+		s.indexing.Store(true)
+		if err := s.buildIndex(b.Context()); err != nil {
+			b.Fatal(err)
 		}
-		idx.count = n
-		in = nil
+		millionBuild = time.Since(t0)
 		runtime.GC()
 		runtime.ReadMemStats(&after)
-		s.idx, s.version = idx, 1
-		millionStore, millionBytes = s, after.HeapAlloc-before.HeapAlloc
+		// Left open for the benchmark's later runs: b's cleanups run after each.
+		millionStore, millionSigner = s, sg
+		millionHeap = after.HeapInuse - min(before.HeapInuse, after.HeapInuse)
 	})
 	if millionStore == nil {
-		b.Skip("building the million-entry index failed")
+		b.Skip("building the million-entry whitelist failed")
 	}
-	return millionStore, millionBytes
+	return millionStore, millionHeap
+}
+
+// writeMillion commits a million entries to the file at path.
+func writeMillion(path string, opts Options) error {
+	s, err := Open(path, opts)
+	if err != nil {
+		return err
+	}
+	doc := snapshot(1)
+	doc.Upsert = make([]Entry, 1_000_000)
+	for i := range doc.Upsert {
+		doc.Upsert[i] = benchEntry(i)
+	}
+	_, err = s.applySnapshot(&doc)
+	return errors.Join(err, s.Close())
 }
 
 // BenchmarkDecide1M decides granted reads (hash, lookup, scope, schedule)
-// with a million entries loaded, and reports latency percentiles measured
-// call by call and the index's heap size.
-func BenchmarkDecide1M(b *testing.B) {
+// with a million entries indexed, and reports latency percentiles measured
+// call by call, the heap the index holds (HeapInuse after a GC) and how
+// long Run's build took.
+func BenchmarkDecide1M(b *testing.B) { benchDecide1M(b, false, false) }
+
+// BenchmarkDecide1MFile is BenchmarkDecide1M on the file, as decisions are
+// made until the index is built.
+func BenchmarkDecide1MFile(b *testing.B) { benchDecide1M(b, true, false) }
+
+// BenchmarkDecide1MFileTrimmed is BenchmarkDecide1MFile with the file's
+// pages let go of before each decision (untimed), as Run does after a
+// quiet spell: every lookup faults its pages back in from the page cache.
+func BenchmarkDecide1MFileTrimmed(b *testing.B) { benchDecide1M(b, true, true) }
+
+func benchDecide1M(b *testing.B, onFile, trimmed bool) {
 	s, heap := millionEntries(b)
+	size := s.idx.Load().base.sizeBytes()
+	if onFile {
+		ix := s.idx.Swap(nil)
+		defer s.idx.Store(ix)
+	}
 	const sample = 4096
 	values := make([]string, sample)
 	devs := make([]Device, sample)
 	for k := range values {
-		i := (k * 7919) % 1_000_000 // spread over the index
+		i := (k * 7919) % 1_000_000 // spread over the whitelist
 		values[k] = benchValue(i)
 		devs[k] = Device{ID: fmt.Sprintf("lift-%02d", i%50), Kind: "elevator"}
 		if k%2 == 0 {
@@ -103,6 +140,14 @@ func BenchmarkDecide1M(b *testing.B) {
 	b.ResetTimer()
 	for i := 0; b.Loop(); i++ {
 		k := i % sample
+		if trimmed {
+			b.StopTimer()
+			s.touched.Store(true)
+			if err := s.trim(); err != nil {
+				b.Fatal(err)
+			}
+			b.StartTimer()
+		}
 		t0 := time.Now()
 		d := s.Decide(devs[k], TypeQR, values[k], at)
 		el := time.Since(t0)
@@ -119,7 +164,16 @@ func BenchmarkDecide1M(b *testing.B) {
 	b.ReportMetric(pct(0.50), "p50-µs")
 	b.ReportMetric(pct(0.99), "p99-µs")
 	b.ReportMetric(pct(0.999), "p99.9-µs")
-	b.ReportMetric(float64(heap)/(1<<20), "index-MB")
+	b.ReportMetric(float64(heap)/(1<<20), "index-heap-MiB")
+	b.ReportMetric(float64(size)/(1<<20), "index-MiB")
+	b.ReportMetric(millionBuild.Seconds()*1000, "index-build-ms")
+}
+
+// BenchmarkApply1MDelta100 applies signed deltas of 100 entries on top
+// of the indexed million-entry whitelist (overlay included).
+func BenchmarkApply1MDelta100(b *testing.B) {
+	s, _ := millionEntries(b)
+	benchDeltas(b, s, millionSigner, 1_000_000)
 }
 
 // cpuTime is the process's user+system CPU time: on a shared, loaded
@@ -157,6 +211,10 @@ func benchStore(b *testing.B, sg signer) *Store {
 		b.Fatal(err)
 	}
 	b.Cleanup(func() { _ = s.Close() })
+	s.indexing.Store(true) // as Run does: updates keep an index
+	if err := s.buildIndex(b.Context()); err != nil {
+		b.Fatal(err)
+	}
 	return s
 }
 
@@ -181,21 +239,28 @@ func BenchmarkApplySnapshot100k(b *testing.B) {
 	b.ReportMetric(float64(cpu.Milliseconds())/float64(b.N), "cpu-ms/op")
 }
 
-// BenchmarkApplyDelta100 applies signed deltas of 100 entries on top of a
-// 100,000-entry whitelist.
+// BenchmarkApplyDelta100 applies signed deltas of 100 entries on top of an
+// indexed 100,000-entry whitelist.
 func BenchmarkApplyDelta100(b *testing.B) {
 	sg := newSigner(b, "central-2026")
 	s := benchStore(b, sg)
 	if _, err := s.ApplySigned(b.Context(), snapshotEnvelope(b, sg, 1, 100_000)); err != nil {
 		b.Fatal(err)
 	}
-	v := uint64(1)
+	benchDeltas(b, s, sg, 100_000)
+}
+
+// benchDeltas applies deltas of 100 updated entries to s, which holds n
+// entries of benchEntry; the wall time per op and the CPU time are
+// reported, and the size of the overlay left.
+func benchDeltas(b *testing.B, s *Store, sg signer, n int) {
+	v := s.Version()
 	var cpu time.Duration
 	for b.Loop() {
 		b.StopTimer()
 		d := Document{Site: "wannan", Version: v + 1, Kind: KindDelta, BaseVersion: v, IssuedAt: time.Now()}
 		for i := range 100 {
-			e := benchEntry(int(v*100)%100_000 + i)
+			e := benchEntry(int(v*100)%n + i)
 			e.Label = fmt.Sprintf("updated in %d", v+1)
 			d.Upsert = append(d.Upsert, e)
 		}
@@ -209,6 +274,9 @@ func BenchmarkApplyDelta100(b *testing.B) {
 		v++
 	}
 	b.ReportMetric(float64(cpu.Microseconds())/1000/float64(b.N), "cpu-ms/op")
+	if ix := s.idx.Load(); ix != nil {
+		b.ReportMetric(float64(len(ix.over)), "overlay-keys")
+	}
 }
 
 // signalActuator reports each write on a channel.
@@ -261,4 +329,34 @@ func BenchmarkObserveToWrite(b *testing.B) {
 	}
 	slices.Sort(lat)
 	b.ReportMetric(float64(lat[len(lat)*99/100].Microseconds()), "p99-µs")
+}
+
+// BenchmarkMerge1M folds an overlay of mergeAt changed credentials into
+// the million-entry base, as Run does in the background (not installed).
+func BenchmarkMerge1M(b *testing.B) {
+	s, _ := millionEntries(b)
+	v := s.Version()
+	for ix := s.idx.Load(); len(ix.over) < mergeAt; ix = s.idx.Load() {
+		d := Document{Site: "wannan", Version: v + 1, Kind: KindDelta, BaseVersion: v}
+		for i := range 500 {
+			e := benchEntry(int(v*500)%1_000_000 + i)
+			e.Credentials = []Credential{cred(TypeQR, fmt.Sprintf("MERGE-%d-%d", v, i))}
+			d.Upsert = append(d.Upsert, e)
+		}
+		if _, err := s.applyDelta(&d); err != nil {
+			b.Fatal(err)
+		}
+		v++
+	}
+	ix := s.idx.Load()
+	var cpu time.Duration
+	for b.Loop() {
+		c0 := cpuTime()
+		if _, err := mergeTable(ix.base, ix.over); err != nil {
+			b.Fatal(err)
+		}
+		cpu += cpuTime() - c0
+	}
+	b.ReportMetric(float64(cpu.Milliseconds())/float64(b.N), "cpu-ms/op")
+	b.ReportMetric(float64(len(ix.over)), "overlay-keys")
 }

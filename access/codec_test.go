@@ -2,6 +2,7 @@ package access
 
 import (
 	"reflect"
+	"slices"
 	"testing"
 	"time"
 )
@@ -44,6 +45,46 @@ func FuzzDecodeEntry(f *testing.F) {
 	f.Fuzz(func(t *testing.T, b []byte) {
 		if e, err := decodeEntry(b); err == nil {
 			_ = e.validate(nil)
+		}
+	})
+}
+
+// FuzzParseRecord: the decision view of a damaged record is an error or
+// agrees with decodeEntry, and reading its scope and schedule never panics.
+func FuzzParseRecord(f *testing.F) {
+	from := time.Date(2026, 1, 2, 3, 4, 5, 6, time.UTC)
+	for _, e := range []Entry{
+		{ID: "r", Credentials: []Credential{cred(TypeQR, "q")}, Doors: []string{"d"},
+			Floors: map[string][]int{"l": {3, 1, 3}}, Schedule: []Window{{Days: "mon", From: "01:00", To: "02:00"}}},
+		{ID: "s", Credentials: []Credential{cred(TypeCard, "1"), cred(TypePIN, "2")}, Gates: []string{"g"},
+			ValidFrom: &from, ValidUntil: tp(from.Add(time.Hour)), MaxUsesPerDay: 3, Revoked: true},
+	} {
+		f.Add(encodeEntry(nil, &e))
+	}
+	var cache schedules
+	f.Fuzz(func(t *testing.T, b []byte) {
+		rec, err := parseRecord(b)
+		if err != nil {
+			return
+		}
+		for _, dev := range []Device{{ID: "d", Kind: "door"}, {ID: "g", Kind: "gate"}, {ID: "l", Kind: "elevator"}} {
+			floors, _ := rec.scopeFor(&dev)
+			if !slices.IsSorted(floors) {
+				t.Fatalf("floors %v not sorted", floors)
+			}
+		}
+		_, _ = cache.get(rec.schedule)
+		e, err := decodeEntry(b)
+		if err != nil {
+			return // decodeEntry also checks credential types, which decisions do not read
+		}
+		if string(rec.id) != e.ID || rec.revoked != e.Revoked || int(rec.maxUses) != e.MaxUsesPerDay {
+			t.Fatalf("record %+v, entry %+v", rec, e)
+		}
+		for _, d := range e.Doors {
+			if _, ok := rec.scopeFor(&Device{ID: d, Kind: "door"}); !ok {
+				t.Fatalf("door %q of the entry not in the record's scope", d)
+			}
 		}
 	})
 }

@@ -151,6 +151,7 @@ func checkWhole(t *testing.T, path string) uint64 {
 	if n != crashEntries {
 		t.Fatalf("%d entries on disk", n)
 	}
+	checkCreds(t, s) // the credential lookup bucket is of the same version
 	if d := s.Explain(door, TypeCard, fmt.Sprintf("%d/%d", v, crashEntries-1), time.Now()); !d.Granted {
 		t.Fatalf("last entry of version %d not granted: %s", v, d.Reason)
 	}

@@ -53,8 +53,8 @@ type Decision struct {
 	Reason string
 	// EntryID is the matched entry, empty when the credential is unknown.
 	EntryID string
-	// Floors are the floors granted at an elevator. The slice is shared
-	// with the index: read only.
+	// Floors are the floors granted at an elevator, sorted, without
+	// duplicates.
 	Floors []int
 	// Hash is the credential's keyed hash (never the value).
 	Hash [32]byte
@@ -77,46 +77,117 @@ func (s *Store) Explain(dev Device, typ, value string, at time.Time) Decision {
 }
 
 func (s *Store) decide(dev *Device, typ string, h [32]byte, at time.Time, count bool) Decision {
-	d := Decision{Hash: h}
+	d := Decision{Hash: h, Reason: ReasonUnknown}
 	if !validType(typ) {
-		d.Reason = ReasonUnknown
 		return d
 	}
-	s.mu.RLock()
-	e := s.idx.byHash[h]
-	s.mu.RUnlock()
-	if e == nil {
-		d.Reason = ReasonUnknown
+	ix := s.idx.Load()
+	if ix == nil {
+		s.decideOnFile(&d, dev, at, count)
 		return d
 	}
-	d.EntryID = e.id
-	if e.revoked {
-		d.Reason = ReasonRevoked
+	var v view
+	if !ix.lookup(&h, &v) {
 		return d
 	}
-	sec := at.Unix()
-	if sec < e.from {
-		d.Reason = ReasonNotYetValid
-		return d
-	}
-	if sec >= e.until {
-		d.Reason = ReasonExpired
-		return d
-	}
-	floors, ok := e.scopeFor(dev)
-	if !ok {
-		d.Reason = ReasonScope
-		return d
-	}
-	local := at.In(s.loc)
-	if !inSchedule(e.windows, local) {
-		d.Reason = ReasonSchedule
-		return d
-	}
-	if e.maxUses > 0 && !s.usage.take(e.id, civilDay(local), e.maxUses, count) {
-		d.Reason = ReasonUsageLimit
-		return d
-	}
-	d.Granted, d.Reason, d.Floors = true, ReasonGranted, floors
+	d.EntryID = v.id
+	d.Reason = s.checkView(&v, dev, at, count, &d.Floors)
+	d.Granted = d.Reason == ReasonGranted
 	return d
+}
+
+// decideOnFile decides d by reading the file, for as long as there is no
+// index: it finds the same entry and applies the same rules.
+func (s *Store) decideOnFile(d *Decision, dev *Device, at time.Time, count bool) {
+	// One short read transaction: it sees one applied version whole, and
+	// an update committing meanwhile does not wait for it.
+	tx, err := s.db.Begin(false)
+	if err != nil {
+		s.log.Error("whitelist unreadable: credential denied", "err", err)
+		return
+	}
+	defer func() { _ = tx.Rollback() }() // read-only: nothing to undo
+	s.markTouched()
+	id, v := s.lookup(tx, &d.Hash)
+	if v == nil {
+		return
+	}
+	d.EntryID = string(id)
+	rec, err := parseRecord(v)
+	if err != nil {
+		s.log.Error("stored whitelist entry unreadable: credential denied", "entry", d.EntryID, "err", err)
+		return
+	}
+	d.Reason = s.checkRecord(&rec, d.EntryID, dev, at, count, &d.Floors)
+	d.Granted = d.Reason == ReasonGranted
+}
+
+// checkView applies an indexed entry's rules in the order of the denial
+// reasons, and counts a use against its daily limit when count is set and
+// it grants.
+func (s *Store) checkView(v *view, dev *Device, at time.Time, count bool, floors *[]int) string {
+	if v.revoked {
+		return ReasonRevoked
+	}
+	if r := validity(v.from, v.until, at); r != "" {
+		return r
+	}
+	fl, ok := v.scopeFor(dev)
+	if !ok {
+		return ReasonScope
+	}
+	if r := s.admit(v.id, v.windows, v.maxUses, at, count); r != ReasonGranted {
+		return r
+	}
+	*floors = fl
+	return ReasonGranted
+}
+
+// checkRecord is checkView for an entry read from the file.
+func (s *Store) checkRecord(rec *record, id string, dev *Device, at time.Time, count bool, floors *[]int) string {
+	if rec.revoked {
+		return ReasonRevoked
+	}
+	if r := validity(rec.from, rec.until, at); r != "" {
+		return r
+	}
+	fl, ok := rec.scopeFor(dev)
+	if !ok {
+		return ReasonScope
+	}
+	windows, err := s.schedules.get(rec.schedule)
+	if err != nil {
+		s.log.Error("stored whitelist schedule unreadable: credential denied", "entry", id, "err", err)
+		return ReasonSchedule
+	}
+	if r := s.admit(id, windows, rec.maxUses, at, count); r != ReasonGranted {
+		return r
+	}
+	*floors = fl
+	return ReasonGranted
+}
+
+// validity says why an entry valid over [from, until) is not valid at at,
+// "" if it is.
+func validity(from, until int64, at time.Time) string {
+	sec := at.Unix()
+	if sec < from {
+		return ReasonNotYetValid
+	}
+	if sec >= until {
+		return ReasonExpired
+	}
+	return ""
+}
+
+// admit applies the schedule and the daily limit, the last two rules.
+func (s *Store) admit(id string, windows []window, maxUses uint32, at time.Time, count bool) string {
+	local := at.In(s.loc)
+	if !inSchedule(windows, local) {
+		return ReasonSchedule
+	}
+	if maxUses > 0 && !s.usage.take(id, civilDay(local), maxUses, count) {
+		return ReasonUsageLimit
+	}
+	return ReasonGranted
 }

@@ -11,7 +11,10 @@ func TestDecideReasons(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	f := newFixture(t, shanghai)
+	onBothPaths(t, shanghai, func(t *testing.T, f *fixture) { decideReasons(t, f, shanghai) })
+}
+
+func decideReasons(t *testing.T, f *fixture, shanghai *time.Location) {
 	// Friday 27 Nov 2026, 12:00 in Shanghai.
 	noon := time.Date(2026, 11, 27, 12, 0, 0, 0, shanghai)
 	day := []Window{{Days: "mon-sun", From: "07:00", To: "23:30"}}
@@ -84,8 +87,9 @@ func TestDecideReasons(t *testing.T) {
 	}
 }
 
-func TestExplainDoesNotCount(t *testing.T) {
-	f := newFixture(t, time.UTC)
+func TestExplainDoesNotCount(t *testing.T) { onBothPaths(t, time.UTC, explainDoesNotCount) }
+
+func explainDoesNotCount(t *testing.T, f *fixture) {
 	f.apply(t, snapshot(1, Entry{ID: "r1", Credentials: []Credential{cred(TypePIN, "77")}, Doors: []string{door.ID}, MaxUsesPerDay: 1}))
 	at := time.Date(2026, 11, 27, 10, 0, 0, 0, time.UTC)
 	for range 3 {
@@ -142,11 +146,12 @@ func TestScheduleTimeZones(t *testing.T) {
 		{time.UTC, ReasonGranted},
 	} {
 		t.Run(tc.loc.String(), func(t *testing.T) {
-			f := newFixture(t, tc.loc)
-			f.apply(t, snapshot(1, entry))
-			if d := f.store.Decide(door, TypeCard, "5", at); d.Reason != tc.want {
-				t.Fatalf("Decide = %q, want %q", d.Reason, tc.want)
-			}
+			onBothPaths(t, tc.loc, func(t *testing.T, f *fixture) {
+				f.apply(t, snapshot(1, entry))
+				if d := f.store.Decide(door, TypeCard, "5", at); d.Reason != tc.want {
+					t.Fatalf("Decide = %q, want %q", d.Reason, tc.want)
+				}
+			})
 		})
 	}
 }
@@ -209,7 +214,10 @@ func TestScheduleAcrossDST(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	f := newFixture(t, ny)
+	onBothPaths(t, ny, func(t *testing.T, f *fixture) { scheduleAcrossDST(t, f, ny) })
+}
+
+func scheduleAcrossDST(t *testing.T, f *fixture, ny *time.Location) {
 	f.apply(t, snapshot(1, Entry{ID: "r1", Credentials: []Credential{cred(TypeCard, "5")}, Doors: []string{door.ID},
 		Schedule: []Window{{Days: "sat", From: "22:00", To: "06:00"}}}))
 	// DST ended on Sunday 1 Nov 2026 at 02:00 local: the night is 9 hours long.

@@ -101,3 +101,38 @@ var (
 	gate  = Device{ID: "gate-north", Kind: "gate", CredentialType: TypeQR}
 	other = Device{ID: "door-b2", Kind: "door", CredentialType: TypeCard}
 )
+
+// index builds the store's index as Run does, and fails unless decisions
+// then read it; updates keep it from then on.
+func (f *fixture) index(t testing.TB) {
+	t.Helper()
+	f.store.indexing.Store(true)
+	if err := f.store.buildIndex(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	if f.store.idx.Load() == nil {
+		t.Fatal("no index after the build")
+	}
+}
+
+// onBothPaths runs fn on a fixture whose decisions read the file and on one
+// whose decisions read the index, which must give the same answers.
+func onBothPaths(t *testing.T, loc *time.Location, fn func(t *testing.T, f *fixture)) {
+	t.Helper()
+	for _, indexed := range []bool{false, true} {
+		name := "file"
+		if indexed {
+			name = "index"
+		}
+		t.Run(name, func(t *testing.T) {
+			f := newFixture(t, loc)
+			if indexed {
+				f.index(t)
+			}
+			fn(t, f)
+			if got := f.store.idx.Load() != nil; got != indexed {
+				t.Errorf("decisions read the index: %v, want %v", got, indexed)
+			}
+		})
+	}
+}

@@ -15,11 +15,13 @@ import (
 )
 
 // bbolt layout: meta holds the applied version and its facts, entries maps
-// entry id to its JSON (credentials only as hashes), usage holds today's
-// counters, opens the remote-open ids already seen with their expiry.
+// entry id to its binary form (codec.go; credentials only as hashes), creds
+// maps each credential hash to the id of the entry holding it, usage holds
+// today's counters, opens the remote-open ids already seen with their expiry.
 var (
 	bucketMeta    = []byte("meta")
 	bucketEntries = []byte("entries")
+	bucketCreds   = []byte("creds")
 	bucketUsage   = []byte("usage")
 	bucketOpens   = []byte("opens")
 
@@ -51,8 +53,12 @@ type Options struct {
 	ReadOnly bool
 }
 
-// Store is the whitelist: a bbolt file and the in-memory index decisions
-// read. All methods are safe for concurrent use.
+// Store is the whitelist: a bbolt file, and the compact in-memory index
+// (index.go) that decisions read once [Store.Run] has built it. Opening it
+// reads only the meta data, so the gateway polls at once; until the index
+// is ready (and in a store nobody runs, as the offline tools open it)
+// decisions read the file in place, in a short read transaction each. All
+// methods are safe for concurrent use.
 type Store struct {
 	db       *bolt.DB
 	path     string
@@ -66,17 +72,37 @@ type Store struct {
 
 	applyMu sync.Mutex // serialises updates and usage flushes
 
-	mu       sync.RWMutex // guards idx, version, issuedAt
-	idx      *index
+	mu       sync.RWMutex // guards count, version, issuedAt
+	count    int
 	version  uint64
 	issuedAt time.Time
 
-	usage usage
+	// legacy maps credential hashes to entry ids for a file without the
+	// creds bucket opened read-only (a writable open adds the bucket).
+	legacy map[[32]byte]string
+
+	usage     usage
+	schedules schedules // compiled schedules for decisions on the file
+
+	// idx is the index decisions read; nil until Run has built it, or
+	// after an update it could not take (decisions then read the file).
+	// It changes only under applyMu.
+	idx atomic.Pointer[index]
+	// indexing is set once Run builds the index: from then on updates
+	// keep it current, and a snapshot builds one of its own.
+	indexing atomic.Bool
+	mergeC   chan struct{} // asks Run to merge a large overlay
 
 	applied, rejected atomic.Uint64
+	// touched says whether a read may have mapped file pages in since
+	// the last trim; touchedC wakes Run when it becomes true.
+	touched   atomic.Bool
+	touchedC  chan struct{}
+	trimError atomic.Bool // a trim failed: logged once, not retried
 }
 
-// Open opens (or creates) the whitelist file at path and loads its index.
+// Open opens (or creates) the whitelist file at path. It reads the meta data
+// and today's usage counters, not the entries.
 func Open(path string, opts Options) (*Store, error) {
 	if len(opts.Key) != SiteKeySize {
 		return nil, fmt.Errorf("whitelist: site key must be %d bytes, got %d", SiteKeySize, len(opts.Key))
@@ -104,34 +130,27 @@ func Open(path string, opts Options) (*Store, error) {
 	s := &Store{
 		db: db, path: path, site: opts.Site, hasher: NewHasher(opts.Key),
 		signers: opts.Signers, loc: loc, log: log, readOnly: opts.ReadOnly,
+		touchedC: make(chan struct{}, 1), mergeC: make(chan struct{}, 1),
 	}
 	s.keyCheck = HashCredential(opts.Key, "key-check", "jusha-edge")
 	if err := s.load(); err != nil {
 		return nil, errors.Join(err, db.Close())
 	}
+	s.markTouched()
 	return s, nil
 }
 
-// load creates the buckets and reads the index, the meta data and today's
-// usage counters.
+// load creates the buckets a file lacks and reads the meta data and
+// today's usage counters. The entries are not read: Run indexes them.
 func (s *Store) load() error {
 	if !s.readOnly {
-		err := s.db.Update(func(tx *bolt.Tx) error {
-			for _, b := range [][]byte{bucketMeta, bucketEntries, bucketUsage, bucketOpens} {
-				if _, err := tx.CreateBucketIfNotExists(b); err != nil {
-					return err
-				}
-			}
-			return nil
-		})
-		if err != nil {
-			return fmt.Errorf("whitelist %s: create buckets: %w", s.path, err)
+		if err := s.createBuckets(); err != nil {
+			return fmt.Errorf("whitelist %s: %w", s.path, err)
 		}
 	}
 	return s.db.View(func(tx *bolt.Tx) error {
 		meta := tx.Bucket(bucketMeta)
 		if meta == nil {
-			s.idx = newIndex(0)
 			return nil
 		}
 		if site := meta.Get(keySite); site != nil && s.site != "" && string(site) != s.site {
@@ -146,41 +165,101 @@ func (s *Store) load() error {
 		if v := meta.Get(keyIssuedAt); v != nil {
 			_ = s.issuedAt.UnmarshalText(v) // informational only
 		}
-		idx, err := loadIndex(tx.Bucket(bucketEntries))
-		if err != nil {
-			return fmt.Errorf("whitelist %s: %w", s.path, err)
+		entries := tx.Bucket(bucketEntries)
+		if v := meta.Get(keyCount); len(v) == 8 {
+			s.count = int(binary.BigEndian.Uint64(v))
+		} else if entries != nil {
+			s.count = entries.Stats().KeyN
 		}
-		s.idx = idx
+		if tx.Bucket(bucketCreds) == nil && entries != nil {
+			legacy, err := credentialIDs(entries)
+			if err != nil {
+				return fmt.Errorf("whitelist %s: %w", s.path, err)
+			}
+			s.legacy = legacy
+		}
 		s.usage.load(tx.Bucket(bucketUsage))
 		return nil
 	})
 }
 
-func loadIndex(b *bolt.Bucket) (*index, error) {
-	if b == nil {
-		return newIndex(0), nil
+// createBuckets creates the buckets a file lacks, in one write transaction
+// only when one is missing (an fsync saved on every start). A file written
+// before the creds bucket existed gets it filled from its entries, once.
+func (s *Store) createBuckets() error {
+	all := [][]byte{bucketMeta, bucketEntries, bucketCreds, bucketUsage, bucketOpens}
+	missing := false
+	_ = s.db.View(func(tx *bolt.Tx) error {
+		for _, name := range all {
+			missing = missing || tx.Bucket(name) == nil
+		}
+		return nil
+	})
+	if !missing {
+		return nil
 	}
-	idx := newIndex(b.Stats().KeyN)
-	in := newInterner()
-	windows := make(map[Window]error)
-	var hashes [][32]byte
+	return s.db.Update(func(tx *bolt.Tx) error {
+		fill := tx.Bucket(bucketCreds) == nil && tx.Bucket(bucketEntries) != nil
+		for _, name := range all {
+			if _, err := tx.CreateBucketIfNotExists(name); err != nil {
+				return fmt.Errorf("create bucket %s: %w", name, err)
+			}
+		}
+		if !fill {
+			return nil
+		}
+		ids, err := credentialIDs(tx.Bucket(bucketEntries))
+		if err != nil {
+			return err
+		}
+		creds := tx.Bucket(bucketCreds)
+		for h, id := range ids {
+			if err := creds.Put(h[:], []byte(id)); err != nil {
+				return err
+			}
+		}
+		s.log.Info("whitelist file upgraded: credential lookup bucket added", "path", s.path, "credentials", len(ids))
+		return nil
+	})
+}
+
+// credentialIDs reads which entry holds each credential hash.
+func credentialIDs(b *bolt.Bucket) (map[[32]byte]string, error) {
+	ids := make(map[[32]byte]string)
 	err := b.ForEach(func(k, v []byte) error {
 		e, err := decodeEntry(v)
 		if err != nil {
 			return fmt.Errorf("entry %q: %w", k, err)
 		}
-		if err := e.validate(windows); err != nil {
-			return fmt.Errorf("entry %q: %w", k, err)
+		for _, c := range e.Credentials {
+			h, err := parseHash(c.Hash)
+			if err != nil {
+				return fmt.Errorf("entry %q: %w", k, err)
+			}
+			ids[h] = e.ID
 		}
-		var c *entry
-		c, hashes = in.compile(&e, hashes[:0])
-		for _, h := range hashes {
-			idx.byHash[h] = c
-		}
-		idx.count++
 		return nil
 	})
-	return idx, err
+	return ids, err
+}
+
+// lookup returns the id and stored form of the entry holding credential
+// hash h, nil if none does. Both point into tx's map.
+func (s *Store) lookup(tx *bolt.Tx, h *[32]byte) (id, rec []byte) {
+	if s.legacy != nil {
+		if v, ok := s.legacy[*h]; ok {
+			id = []byte(v)
+		}
+	} else if creds := tx.Bucket(bucketCreds); creds != nil {
+		id = creds.Get(h[:])
+	}
+	if id == nil {
+		return nil, nil
+	}
+	if entries := tx.Bucket(bucketEntries); entries != nil {
+		rec = entries.Get(id)
+	}
+	return id, rec
 }
 
 // Close flushes the usage counters and closes the file.
@@ -203,7 +282,7 @@ func (s *Store) Version() uint64 {
 func (s *Store) Len() int {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
-	return s.idx.count
+	return s.count
 }
 
 // Location is the site time zone the store decides in.
@@ -224,7 +303,7 @@ type Info struct {
 func (s *Store) Info() Info {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
-	return Info{Site: s.site, Version: s.version, IssuedAt: s.issuedAt, Entries: s.idx.count}
+	return Info{Site: s.site, Version: s.version, IssuedAt: s.issuedAt, Entries: s.count}
 }
 
 // Entries calls fn for each stored entry in id order. Entries carry their

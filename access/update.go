@@ -1,10 +1,12 @@
 package access
 
 import (
+	"bytes"
 	"context"
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	bolt "go.etcd.io/bbolt"
@@ -23,9 +25,9 @@ type Result struct {
 }
 
 // ApplySigned verifies and applies a signed whitelist update. The update is
-// written in one bbolt transaction, so a crash or power loss leaves the
-// previous version whole, and the in-memory index changes only after the
-// commit. A refused update returns a *Rejection (errors.As) and changes
+// written in one bbolt transaction, entries and credential lookup bucket
+// together, so a crash or power loss leaves the previous version whole, and
+// decisions (read transactions) see either version whole, never a mix. A refused update returns a *Rejection (errors.As) and changes
 // nothing; other errors are storage failures.
 func (s *Store) ApplySigned(ctx context.Context, envelope []byte) (Result, error) {
 	res, err := s.applySigned(ctx, envelope)
@@ -117,88 +119,157 @@ func (s *Store) putMeta(tx *bolt.Tx, doc *Document, count int) error {
 }
 
 // putEntries writes the document's entries in id order (sequential puts
-// fill bbolt pages best) and the meta data, in the caller's transaction.
-func (s *Store) putEntries(tx *bolt.Tx, b *bolt.Bucket, doc *Document, count int) error {
+// fill bbolt pages best) and the meta data, in the caller's transaction,
+// and hands each stored form to each (nil: none) for the index.
+func (s *Store) putEntries(tx *bolt.Tx, b *bolt.Bucket, doc *Document, count int, each func(rec *record)) error {
 	// One arena for all values: bbolt keeps them until the commit.
 	arena := make([]byte, 0, 256*len(doc.Upsert))
 	for _, e := range sortedEntries(doc.Upsert) {
 		start := len(arena)
 		arena = encodeEntry(arena, e)
-		if err := b.Put([]byte(e.ID), arena[start:len(arena):len(arena)]); err != nil {
+		v := arena[start:len(arena):len(arena)]
+		if err := b.Put([]byte(e.ID), v); err != nil {
 			return err
+		}
+		if each != nil {
+			rec, err := parseRecord(v)
+			if err != nil {
+				return fmt.Errorf("entry %q: %w", e.ID, err) // encodeEntry is broken
+			}
+			each(&rec)
 		}
 	}
 	return s.putMeta(tx, doc, count)
 }
 
-func (s *Store) applySnapshot(doc *Document) (Result, error) {
-	idx := newIndex(len(doc.Upsert))
-	in := newInterner()
-	var hashes [][32]byte
-	for i := range doc.Upsert {
-		var c *entry
-		c, hashes = in.compile(&doc.Upsert[i], hashes[:0])
-		for _, h := range hashes {
-			idx.byHash[h] = c
+// putCreds maps each credential hash of entries to its entry id.
+func putCreds(b *bolt.Bucket, entries []Entry) error {
+	type cred struct {
+		h  [32]byte
+		id string
+	}
+	list := make([]cred, 0, len(entries))
+	for i := range entries {
+		for _, c := range entries[i].Credentials {
+			h, _ := parseHash(c.Hash) // validated before
+			list = append(list, cred{h, entries[i].ID})
 		}
 	}
-	idx.count = len(doc.Upsert)
-	err := s.db.Update(func(tx *bolt.Tx) error {
-		if err := tx.DeleteBucket(bucketEntries); err != nil && !errors.Is(err, bolt.ErrBucketNotFound) {
+	// Random hashes put in order fill bbolt pages best.
+	slices.SortFunc(list, func(a, b cred) int { return bytes.Compare(a.h[:], b.h[:]) })
+	for _, c := range list {
+		if err := b.Put(c.h[:], []byte(c.id)); err != nil {
 			return err
 		}
-		b, err := tx.CreateBucket(bucketEntries)
+	}
+	return nil
+}
+
+// recreate empties a bucket by replacing it; its keys will go in sorted.
+func recreate(tx *bolt.Tx, name []byte) (*bolt.Bucket, error) {
+	if err := tx.DeleteBucket(name); err != nil && !errors.Is(err, bolt.ErrBucketNotFound) {
+		return nil, err
+	}
+	b, err := tx.CreateBucket(name)
+	if err != nil {
+		return nil, err
+	}
+	b.FillPercent = 1.0 // keys go in sorted: pack the pages
+	return b, nil
+}
+
+func (s *Store) applySnapshot(doc *Document) (Result, error) {
+	count := len(doc.Upsert)
+	// Once Run indexes, a snapshot builds its own index as it writes: the
+	// one it replaces, or the build still scanning the file, is of no use.
+	var build *builder
+	var buildErr error
+	each := func(rec *record) {
+		if buildErr == nil {
+			buildErr = build.addRecord(rec)
+		}
+	}
+	if s.indexing.Load() {
+		build = newBuilder(count, nil)
+	} else {
+		each = nil
+	}
+	err := s.db.Update(func(tx *bolt.Tx) error {
+		b, err := recreate(tx, bucketEntries)
 		if err != nil {
 			return err
 		}
-		b.FillPercent = 1.0 // keys go in sorted: pack the pages
-		return s.putEntries(tx, b, doc, idx.count)
+		creds, err := recreate(tx, bucketCreds)
+		if err != nil {
+			return err
+		}
+		if err := putCreds(creds, doc.Upsert); err != nil {
+			return err
+		}
+		return s.putEntries(tx, b, doc, count, each)
 	})
 	if err != nil {
 		return Result{}, fmt.Errorf("whitelist: apply snapshot %d: %w", doc.Version, err)
 	}
+	if build != nil {
+		var t *table
+		if buildErr == nil {
+			t, buildErr = build.finish()
+		}
+		s.swapIndex(func(*index) (*index, error) {
+			return &index{base: t, version: doc.Version}, buildErr
+		})
+	}
+	s.installed(doc, count)
+	return Result{Version: doc.Version, Kind: doc.Kind, Entries: count, Upserted: len(doc.Upsert)}, nil
+}
+
+// installed records the version a commit made current. Decisions read the
+// file, so they see the update from the commit on, whole.
+func (s *Store) installed(doc *Document, count int) {
+	s.markTouched() // the update read old pages
 	s.mu.Lock()
-	s.idx, s.version, s.issuedAt = idx, doc.Version, doc.IssuedAt
+	s.count, s.version, s.issuedAt = count, doc.Version, doc.IssuedAt
 	s.mu.Unlock()
-	return Result{Version: doc.Version, Kind: doc.Kind, Entries: idx.count, Upserted: len(doc.Upsert)}, nil
 }
 
 func (s *Store) applyDelta(doc *Document) (Result, error) {
-	in := newInterner()
-	type compiled struct {
-		e      *entry
-		hashes [][32]byte
-	}
-	add := make([]compiled, len(doc.Upsert))
-	// touched holds every id the delta replaces (true) or removes (false).
+	// touched holds every id the delta replaces (true) or removes (false);
+	// keep, the credentials of the upserted entries.
 	touched := make(map[string]bool, len(doc.Upsert)+len(doc.Remove))
+	keep := make(map[[32]byte]string, len(doc.Upsert))
 	for i := range doc.Upsert {
-		c, hashes := in.compile(&doc.Upsert[i], nil)
-		add[i] = compiled{c, hashes}
-		touched[c.id] = true
+		e := &doc.Upsert[i]
+		touched[e.ID] = true
+		for _, c := range e.Credentials {
+			h, _ := parseHash(c.Hash) // validated before
+			keep[h] = e.ID
+		}
 	}
 	for _, id := range doc.Remove {
 		touched[id] = false
 	}
-	var drop [][32]byte
 	count := s.Len()
 	removed := 0
+	// With an index, ch gathers what the commit changes, for its overlay.
+	ix := s.idx.Load()
+	var ch *deltaChange
+	var each func(rec *record)
+	if ix != nil {
+		ch = &deltaChange{}
+		each = func(rec *record) { ch.upsert = append(ch.upsert, *rec) }
+	}
 	err := s.db.Update(func(tx *bolt.Tx) error {
-		b := tx.Bucket(bucketEntries)
-		// The hashes of replaced and removed entries leave the index.
+		b, creds := tx.Bucket(bucketEntries), tx.Bucket(bucketCreds)
+		// Replaced and removed entries leave, and so do the credentials
+		// they no longer hold.
 		for id, upsert := range touched {
 			old := b.Get([]byte(id))
 			if old == nil {
 				continue
 			}
-			e, err := decodeEntry(old)
-			if err != nil {
-				return fmt.Errorf("stored entry %q: %w", id, err)
-			}
-			for _, c := range e.Credentials {
-				if h, err := parseHash(c.Hash); err == nil {
-					drop = append(drop, h)
-				}
+			if err := dropCreds(creds, id, old, keep, ch); err != nil {
+				return err
 			}
 			if err := b.Delete([]byte(id)); err != nil {
 				return err
@@ -208,21 +279,24 @@ func (s *Store) applyDelta(doc *Document) (Result, error) {
 				removed++
 			}
 		}
-		// A credential held by an entry this delta leaves alone stays its.
-		s.mu.RLock()
-		for _, c := range add {
-			for _, h := range c.hashes {
-				if other := s.idx.byHash[h]; other != nil {
-					if _, ok := touched[other.id]; !ok {
-						s.mu.RUnlock()
-						return reject(RejectMalformed, "entry %q: a credential is already held by %q", c.e.id, other.id)
-					}
+		// A credential held by another entry now is held by one this
+		// delta leaves alone, and stays its. One an entry keeps is not
+		// rewritten: most deltas change scopes and validity, not cards.
+		for h, id := range keep {
+			switch holder := creds.Get(h[:]); {
+			case holder == nil:
+				if err := creds.Put(h[:], []byte(id)); err != nil {
+					return err
 				}
+				if ch != nil {
+					ch.added = append(ch.added, h)
+				}
+			case string(holder) != id:
+				return reject(RejectMalformed, "entry %q: a credential is already held by %q", id, holder)
 			}
 		}
-		s.mu.RUnlock()
 		count += len(doc.Upsert)
-		return s.putEntries(tx, b, doc, count)
+		return s.putEntries(tx, b, doc, count, each)
 	})
 	if err != nil {
 		var r *Rejection
@@ -231,19 +305,37 @@ func (s *Store) applyDelta(doc *Document) (Result, error) {
 		}
 		return Result{}, fmt.Errorf("whitelist: apply delta %d: %w", doc.Version, err)
 	}
-	s.mu.Lock()
-	for _, h := range drop {
-		delete(s.idx.byHash, h)
+	if ch != nil {
+		s.swapIndex(func(cur *index) (*index, error) { return cur.withDelta(doc.Version, ch) })
 	}
-	for _, c := range add {
-		for _, h := range c.hashes {
-			s.idx.byHash[h] = c.e
+	s.installed(doc, count)
+	return Result{Version: doc.Version, Kind: doc.Kind, Entries: count, Upserted: len(doc.Upsert), Removed: removed}, nil
+}
+
+// dropCreds removes from the creds bucket the credentials of entry id,
+// stored as old, that keep does not give back to it, noting them in ch
+// (nil: not noted).
+func dropCreds(creds *bolt.Bucket, id string, old []byte, keep map[[32]byte]string, ch *deltaChange) error {
+	e, err := decodeEntry(old)
+	if err != nil {
+		return fmt.Errorf("stored entry %q: %w", id, err)
+	}
+	for _, c := range e.Credentials {
+		h, err := parseHash(c.Hash)
+		if err != nil {
+			return fmt.Errorf("stored entry %q: %w", id, err)
+		}
+		if keep[h] == id || string(creds.Get(h[:])) != id {
+			continue
+		}
+		if err := creds.Delete(h[:]); err != nil {
+			return err
+		}
+		if ch != nil {
+			ch.dropped = append(ch.dropped, h)
 		}
 	}
-	s.idx.count = count
-	s.version, s.issuedAt = doc.Version, doc.IssuedAt
-	s.mu.Unlock()
-	return Result{Version: doc.Version, Kind: doc.Kind, Entries: count, Upserted: len(doc.Upsert), Removed: removed}, nil
+	return nil
 }
 
 // UpdateEvent turns the outcome of ApplySigned into a whitelist.applied or

@@ -13,8 +13,9 @@ func rider(id, value string) Entry {
 	return Entry{ID: id, Label: "rider " + id, Credentials: []Credential{cred(TypeQR, value)}, Doors: []string{door.ID}}
 }
 
-func TestApplySnapshotAndDelta(t *testing.T) {
-	f := newFixture(t, time.UTC)
+func TestApplySnapshotAndDelta(t *testing.T) { onBothPaths(t, time.UTC, applySnapshotAndDelta) }
+
+func applySnapshotAndDelta(t *testing.T, f *fixture) {
 	at := time.Date(2026, 11, 27, 10, 0, 0, 0, time.UTC)
 	res := f.apply(t, snapshot(3, rider("r1", "Q1"), rider("r2", "Q2"), rider("r3", "Q3")))
 	if res.Version != 3 || res.Entries != 3 || res.KeyID != f.signer.id {
@@ -41,7 +42,7 @@ func TestApplySnapshotAndDelta(t *testing.T) {
 		t.Errorf("Q3 after snapshot: %q", d.Reason)
 	}
 	// What is on disk is what is in memory after a reopen.
-	path := f.store.path
+	path, indexed := f.store.path, f.store.idx.Load() != nil
 	if err := f.store.Close(); err != nil {
 		t.Fatal(err)
 	}
@@ -50,6 +51,9 @@ func TestApplySnapshotAndDelta(t *testing.T) {
 		t.Fatal(err)
 	}
 	f.store = s
+	if indexed {
+		f.index(t)
+	}
 	if s.Version() != 10 || s.Len() != 1 || !s.Decide(door, TypeQR, "Q9", at).Granted {
 		t.Fatalf("reopened: version %d, %d entries", s.Version(), s.Len())
 	}

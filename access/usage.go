@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/binary"
 	"fmt"
+	"strings"
 	"sync"
 	"time"
 
@@ -12,11 +13,14 @@ import (
 
 // usage counts today's grants of entries that have a daily limit. Only the
 // current site-local day is kept, so the map and its bbolt bucket stay
-// bounded by the number of limited riders seen today.
+// bounded by the number of limited riders seen today. A count is held by
+// pointer so that counting an entry seen before assigns nothing to the map:
+// the id a decision passes is a substring of the index's arena, which a
+// map key would keep alive after the index is replaced.
 type usage struct {
 	mu     sync.Mutex
 	day    int32
-	counts map[string]uint32
+	counts map[string]*uint32
 	dirty  bool
 }
 
@@ -27,7 +31,7 @@ var keyUsageDay = []byte("\x00day")
 func (u *usage) load(b *bolt.Bucket) {
 	u.mu.Lock()
 	defer u.mu.Unlock()
-	u.counts = make(map[string]uint32)
+	u.counts = make(map[string]*uint32)
 	if b == nil {
 		return
 	}
@@ -38,7 +42,8 @@ func (u *usage) load(b *bolt.Bucket) {
 	u.day = int32(binary.BigEndian.Uint32(d))
 	_ = b.ForEach(func(k, v []byte) error {
 		if len(v) == 4 && string(k) != string(keyUsageDay) {
-			u.counts[string(k)] = binary.BigEndian.Uint32(v)
+			n := binary.BigEndian.Uint32(v)
+			u.counts[string(k)] = &n
 		}
 		return nil
 	})
@@ -59,14 +64,18 @@ func (u *usage) take(id string, day int32, max uint32, count bool) bool {
 		return true
 	}
 	n := u.counts[id]
-	if n >= max {
+	if n != nil && *n >= max {
 		return false
 	}
 	if count {
-		if u.counts == nil {
-			u.counts = make(map[string]uint32)
+		if n == nil {
+			if u.counts == nil {
+				u.counts = make(map[string]*uint32)
+			}
+			n = new(uint32)
+			u.counts[strings.Clone(id)] = n
 		}
-		u.counts[id] = n + 1
+		*n++
 		u.dirty = true
 	}
 	return true
@@ -76,10 +85,10 @@ func (u *usage) take(id string, day int32, max uint32, count bool) bool {
 func (u *usage) used(id string, day int32) uint32 {
 	u.mu.Lock()
 	defer u.mu.Unlock()
-	if day != u.day {
-		return 0
+	if n := u.counts[id]; n != nil && day == u.day {
+		return *n
 	}
-	return u.counts[id]
+	return 0
 }
 
 // FlushUsage writes the daily usage counters to disk if they changed, so
@@ -96,7 +105,7 @@ func (s *Store) FlushUsage() error {
 	day := s.usage.day
 	snap := make(map[string]uint32, len(s.usage.counts))
 	for k, v := range s.usage.counts {
-		snap[k] = v
+		snap[k] = *v
 	}
 	s.usage.dirty = false
 	s.usage.mu.Unlock()
@@ -132,18 +141,40 @@ func (s *Store) FlushUsage() error {
 // UsageFlushInterval is how often Run writes the daily usage counters.
 const UsageFlushInterval = 10 * time.Second
 
-// Run writes the daily usage counters every UsageFlushInterval until ctx
-// ends, then once more. A failed flush is logged and retried on the next tick.
+// Run builds the in-memory index decisions read (see index.go), keeps it
+// merged as deltas arrive, writes the daily usage counters every
+// UsageFlushInterval until ctx ends, then once more, and lets go of mapped
+// whitelist pages TrimDelay after a read of the file (see trim). A failed
+// flush is logged and retried on the next tick; a failed trim is logged
+// once and not tried again. Close the store only after Run has returned.
 func (s *Store) Run(ctx context.Context) error {
-	t := time.NewTicker(UsageFlushInterval)
-	defer t.Stop()
+	indexed := make(chan struct{})
+	go func() {
+		defer close(indexed)
+		s.maintainIndex(ctx)
+	}()
+	defer func() { <-indexed }()
+	flush := time.NewTicker(UsageFlushInterval)
+	defer flush.Stop()
+	trim := time.NewTimer(TrimDelay)
+	trim.Stop()
+	defer trim.Stop()
 	for {
 		select {
 		case <-ctx.Done():
 			return s.FlushUsage()
-		case <-t.C:
+		case <-flush.C:
 			if err := s.FlushUsage(); err != nil {
 				s.log.Error("whitelist usage flush failed", "err", err)
+			}
+		case <-s.touchedC:
+			if !s.trimError.Load() {
+				trim.Reset(TrimDelay)
+			}
+		case <-trim.C:
+			if err := s.trim(); err != nil {
+				s.trimError.Store(true)
+				s.log.Error("whitelist pages not released: resident memory will grow with the pages decisions read", "err", err)
 			}
 		}
 	}

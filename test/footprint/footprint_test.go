@@ -62,6 +62,7 @@ func TestFootprint(t *testing.T) {
 	devices := envInt(t, "FOOTPRINT_DEVICES", 200)
 	entries := envInt(t, "FOOTPRINT_ENTRIES", 100_000)
 	settle := time.Duration(envInt(t, "FOOTPRINT_SECONDS", 20)) * time.Second
+	reads := envInt(t, "FOOTPRINT_READS", 2000)
 	dir := t.TempDir()
 
 	t.Run("binary size", func(t *testing.T) {
@@ -108,7 +109,7 @@ func TestFootprint(t *testing.T) {
 			buildWhitelist(t, site, run.entries)
 		}
 		first.reset()
-		measureRun(t, bin, site, &first, run.name, run.entries, settle)
+		measureRun(t, bin, site, &first, run.name, run.entries, reads, settle)
 	}
 }
 
@@ -150,8 +151,10 @@ func buildWhitelist(t *testing.T, site *simsite.Site, n int) {
 }
 
 // measureRun starts `edge run`, times exec -> first Modbus request, samples
-// its RSS while it polls, checks that it polls every device, and stops it.
-func measureRun(t *testing.T, bin string, site *simsite.Site, first *firstByte, name string, entries int, settle time.Duration) {
+// its RSS while it polls and riders present reads cards (over the first
+// three quarters of settle, so that the last samples show what stays
+// resident), checks that it polls every device, and stops it.
+func measureRun(t *testing.T, bin string, site *simsite.Site, first *firstByte, name string, entries, reads int, settle time.Duration) {
 	t.Helper()
 	plat, err := platform.Connect(platform.Options{Broker: site.Opts.Broker, Prefix: site.Config.Prefix()})
 	if err != nil {
@@ -204,6 +207,11 @@ func measureRun(t *testing.T, bin string, site *simsite.Site, first *firstByte, 
 		t.Errorf("%s: the daemon started with whitelist version %v, want 2", name, started.Data["whitelist_version"])
 	}
 
+	readCtx, stopReads := context.WithCancel(context.Background())
+	presented := make(chan int, 1)
+	go func() { presented <- presentReads(readCtx, t, site, entries, reads, settle*3/4) }()
+	defer stopReads()
+
 	var peak uint64
 	var last simsite.Mem
 	end := time.Now().Add(settle)
@@ -215,11 +223,19 @@ func measureRun(t *testing.T, bin string, site *simsite.Site, first *firstByte, 
 		}
 		peak, last = max(peak, m.RSS), m
 	}
+	stopReads()
+	nRead := <-presented
+	granted, denied := decisions(plat)
 	online, total := devicesOnline(t, site.Opts.HTTP)
 	t.Logf("%s: exec -> first Modbus request %v (daemon CPU time by then about %v), -> gateway.started at the platform %v; load average %s",
 		name, firstReq.Round(time.Microsecond), firstCPU, startedAt.Sub(t0).Round(time.Millisecond), loadAvg())
+	t.Logf("%s: %d cards presented at readers, the platform got %d access.granted and %d access.denied",
+		name, nRead, granted, denied)
 	t.Logf("%s: after %v polling %d devices (%d online): RSS %.1f MiB = anon %.1f MiB + file-backed %.1f MiB (bbolt mmap, binary); max sampled %.1f MiB, VmHWM %.1f MiB",
 		name, settle, total, online, mib(last.RSS), mib(last.Anon), mib(last.File), mib(peak), mib(last.HWM))
+	if nRead > 0 && (granted+denied == 0 || (entries > 0 && granted == 0)) {
+		t.Errorf("%s: %d cards presented but %d granted, %d denied: the figures do not cover decisions", name, nRead, granted, denied)
+	}
 	if online != len(site.Devices) {
 		t.Errorf("%s: %d of %d devices online", name, online, len(site.Devices))
 	}
