@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
+	"runtime/debug"
 	"syscall"
 	"time"
 
@@ -33,6 +34,7 @@ func runDaemon(ctx context.Context, args []string, _, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
+	smallHeap()
 	ver, _ := buildInfo()
 	gw, err := gateway.New(cfg, gateway.Options{Log: log, Version: ver})
 	if err != nil {
@@ -91,4 +93,17 @@ func newLogger(w io.Writer, level, format string) (*slog.Logger, error) {
 		return slog.New(slog.NewJSONHandler(w, opts)), nil
 	}
 	return nil, fmt.Errorf("bad --log-format %q", format)
+}
+
+// daemonGCPercent is the daemon's GOGC unless the environment sets one. The
+// gateway's live heap is small and its allocation rate low, so the default
+// 100 (a heap twice the live data) is mostly headroom: 50 takes 3 MiB off
+// the resident memory of 200 devices and a 100,000-rider whitelist, for no
+// CPU the load test can tell from noise (make load, make footprint).
+const daemonGCPercent = 50
+
+func smallHeap() {
+	if os.Getenv("GOGC") == "" {
+		debug.SetGCPercent(daemonGCPercent)
+	}
 }
