@@ -63,7 +63,9 @@ func (c *Controller) handleOpen(ctx context.Context, envelope []byte) error {
 		if cmd.Floor == nil {
 			return reject(RejectMalformed, "open command %s: an elevator needs a floor", cmd.ID)
 		}
-		if i := *cmd.Floor - ds.dev.LowestFloor; i < 0 || (ds.dev.FloorCount > 0 && i >= ds.dev.FloorCount) {
+		// No floor_enable coil for it (a profile without any: FloorCount
+		// 0) means nothing to open: refused, not granted and lost.
+		if i := *cmd.Floor - ds.dev.LowestFloor; i < 0 || i >= ds.dev.FloorCount {
 			return reject(RejectMalformed, "open command %s: %s has no floor %d", cmd.ID, ds.dev.ID, *cmd.Floor)
 		}
 		floors = []int{*cmd.Floor}

@@ -7,6 +7,8 @@ import (
 	"testing"
 	"testing/synctest"
 	"time"
+
+	"github.com/jusha-ean/edge/configs"
 )
 
 func TestHandleOpen(t *testing.T) {
@@ -104,5 +106,26 @@ func TestHandleOpenReplayAfterRestart(t *testing.T) {
 	var r *Rejection
 	if err := c.HandleOpen(t.Context(), env); !errors.As(err, &r) || r.Reason != RejectReplayed {
 		t.Fatalf("replay after restart: %v", err)
+	}
+}
+
+// A lift whose profile has no floor_enable coils has no floor to open: the
+// command is refused rather than granted with nothing written.
+func TestHandleOpenLiftWithoutFloorCoils(t *testing.T) {
+	f := newFixture(t, time.UTC)
+	bare := []configs.Device{{ID: "lift-bare", Kind: "elevator", CredentialType: TypeCard, LowestFloor: 1,
+		Resolved: &configs.Profile{Points: []configs.Point{{Name: "floor", Table: configs.TableHolding, Type: configs.TypeInt16}}}}}
+	act := &fakeActuator{}
+	c, err := NewController(f.store, bare, act, ControllerOptions{Emit: (&sink{}).emit})
+	if err != nil {
+		t.Fatal(err)
+	}
+	env := f.signer.sign(t, OpenCommand{ID: "cmd-1", Device: "lift-bare", Floor: new(3), ExpiresAt: time.Now().Add(time.Hour), By: "op"})
+	var r *Rejection
+	if err := c.HandleOpen(t.Context(), env); !errors.As(err, &r) || r.Reason != RejectMalformed {
+		t.Fatalf("err %v, want a %s rejection", err, RejectMalformed)
+	}
+	if got := act.take(); len(got) != 0 {
+		t.Errorf("writes %v, want none", got)
 	}
 }
