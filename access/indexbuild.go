@@ -211,7 +211,10 @@ func compileSchedule(raw []byte) ([]window, error) {
 // buildTable indexes every entry the read transaction sees. It reads the
 // credentials from the entries, not the creds bucket: one sequential scan,
 // and a file without that bucket builds the same. ctx ends it early.
-func buildTable(ctx context.Context, tx *bolt.Tx, n int) (*table, error) {
+// release, if set, is called every few thousand entries to let go of the
+// file pages read so far, so that the scan never holds the whole file in
+// the resident set.
+func buildTable(ctx context.Context, tx *bolt.Tx, n int, release func()) (*table, error) {
 	b := newBuilder(n, nil)
 	entries := tx.Bucket(bucketEntries)
 	if entries == nil {
@@ -222,6 +225,9 @@ func buildTable(ctx context.Context, tx *bolt.Tx, n int) (*table, error) {
 		if seen++; seen%4096 == 0 {
 			if err := ctx.Err(); err != nil {
 				return err
+			}
+			if release != nil {
+				release()
 			}
 		}
 		rec, err := parseRecord(v)

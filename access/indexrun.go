@@ -88,8 +88,12 @@ func (s *Store) scanIndex(ctx context.Context) (*table, uint64, error) {
 				n = int(min(binary.BigEndian.Uint64(v), 1<<24)) // a capacity hint only
 			}
 		}
+		// Inside the read transaction bbolt cannot move the mapping, and
+		// the values read so far are copied into the table: their pages
+		// can go (see trim).
+		release := func() { _ = dropMapped(s.db.Info().Data, uintptr(tx.Size())) }
 		var err error
-		t, err = buildTable(ctx, tx, n)
+		t, err = buildTable(ctx, tx, n, release)
 		return err
 	})
 	if err != nil {
