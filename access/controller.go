@@ -5,7 +5,9 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"math"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/jusha-ean/edge/configs"
@@ -67,6 +69,9 @@ type devState struct {
 	mu      sync.Mutex // guards the baseline: Observe may run on several goroutines
 	seq     float64
 	haveSeq bool
+	// gaps counts the polls that found credential_seq skipped reads; the
+	// first and every 100th are logged.
+	gaps atomic.Uint64
 }
 
 // job is one grant to actuate and/or one event to emit after it.
@@ -140,10 +145,23 @@ func (c *Controller) Observe(r drivers.Reading) {
 		return
 	}
 	changed := ds.haveSeq && seqV.Num != ds.seq
+	missed := 0
+	if changed {
+		missed = missedReads(ds.seq, seqV.Num)
+	}
 	ds.seq, ds.haveSeq = seqV.Num, true
 	ds.mu.Unlock()
 	if !changed {
 		return
+	}
+	if missed > 0 {
+		// Those riders saw nothing happen and present again; the
+		// installer needs to know the poll is too slow for this reader.
+		total := c.stats.missedReads.Add(uint64(missed))
+		if n := ds.gaps.Add(1); n == 1 || n%100 == 0 {
+			c.log.Warn("reader read credentials the gateway never saw: credential_seq advanced by more than one between two polls; poll this device faster",
+				"device", ds.dev.ID, "missed", missed, "missed_total", total, "times", n)
+		}
 	}
 	typ := ds.dev.CredentialType
 	credV, ok := r.Get(PointCredential)
@@ -317,4 +335,21 @@ func (c *Controller) write(ctx context.Context, ds *devState, point string, on b
 		return fmt.Errorf("device %q: write %s: %w", ds.dev.ID, point, err)
 	}
 	return nil
+}
+
+// maxSeqGap is the largest advance of credential_seq taken for reads in a
+// row; a larger one is a reset or a replaced controller, not reads.
+const maxSeqGap = 256
+
+// missedReads is how many reads credential_seq skipped from prev to next
+// (+1 per read, wrapping at 16 bits, as the built-in profiles define it).
+func missedReads(prev, next float64) int {
+	if prev < 0 || next < 0 || prev > math.MaxUint16 || next > math.MaxUint16 || prev != math.Trunc(prev) || next != math.Trunc(next) {
+		return 0 // not the 16-bit counter of the built-in profiles
+	}
+	gap := (int(next) - int(prev) + 1<<16) % (1 << 16)
+	if gap <= 1 || gap > maxSeqGap {
+		return 0
+	}
+	return gap - 1
 }

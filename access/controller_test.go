@@ -292,3 +292,40 @@ func TestControllerShutdownLosesNoDecision(t *testing.T) {
 		close(act.block)
 	})
 }
+
+func TestMissedReads(t *testing.T) {
+	for _, tc := range []struct {
+		prev, next float64
+		want       int
+	}{
+		{7, 8, 0},
+		{7, 10, 2},
+		{65535, 0, 0},
+		{65534, 1, 2},
+		{7, 7 + maxSeqGap, maxSeqGap - 1},
+		{7, 8 + maxSeqGap, 0}, // a reset or another controller, not reads
+		{9, 7, 0},             // backwards: a reset
+		{1.5, 4, 0},           // not a counter
+	} {
+		if got := missedReads(tc.prev, tc.next); got != tc.want {
+			t.Errorf("missedReads(%v, %v) = %d, want %d", tc.prev, tc.next, got, tc.want)
+		}
+	}
+}
+
+// A poll that finds credential_seq two reads ahead decides on the credential
+// it reads and counts the one it never saw.
+func TestControllerCountsMissedReads(t *testing.T) {
+	f := newFixture(t, time.UTC)
+	f.apply(t, snapshot(1, Entry{ID: "rider-1", Credentials: []Credential{cred(TypeCard, "1001")}, Doors: []string{door.ID}}))
+	out := &sink{}
+	c, err := NewController(f.store, testDevices, &fakeActuator{}, ControllerOptions{Emit: out.emit})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.Observe(reading(door.ID, time.Now(), 7, 1001))
+	c.Observe(reading(door.ID, time.Now(), 10, 1001))
+	if st := c.Stats(); st.MissedReads != 2 || st.Granted != 1 {
+		t.Errorf("stats %+v, want 2 missed reads and 1 grant", st)
+	}
+}

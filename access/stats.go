@@ -11,10 +11,14 @@ type Stats struct {
 	QueueFull     uint64 // grants not actuated because the device's queue was full
 	OpenRejected  uint64 // remote opens refused
 	ActuateFailed uint64 // device writes that failed
+	// MissedReads counts credentials a reader read but the gateway never
+	// saw: credential_seq advanced by more than one between two polls, so
+	// a later read overwrote them before a poll (see Observe).
+	MissedReads uint64
 }
 
 type controllerStats struct {
-	granted, denied, apiRejected, emitFailed, queueFull, openRejected, actuateFailed atomic.Uint64
+	granted, denied, apiRejected, emitFailed, queueFull, openRejected, actuateFailed, missedReads atomic.Uint64
 }
 
 // Stats returns the controller's counters.
@@ -23,7 +27,7 @@ func (c *Controller) Stats() Stats {
 	return Stats{
 		Granted: s.granted.Load(), Denied: s.denied.Load(), APIRejected: s.apiRejected.Load(),
 		EmitFailed: s.emitFailed.Load(), QueueFull: s.queueFull.Load(), OpenRejected: s.openRejected.Load(),
-		ActuateFailed: s.actuateFailed.Load(),
+		ActuateFailed: s.actuateFailed.Load(), MissedReads: s.missedReads.Load(),
 	}
 }
 
