@@ -167,18 +167,9 @@ func (c *schedules) get(raw []byte) ([]window, error) {
 	if ok {
 		return ws, nil
 	}
-	r := entryReader{b: raw}
-	ws = make([]window, r.count())
-	for i := range ws {
-		w := Window{Days: string(r.raw()), From: string(r.raw()), To: string(r.raw())}
-		if r.err != nil {
-			return nil, r.err
-		}
-		cw, err := compileWindow(w)
-		if err != nil {
-			return nil, err
-		}
-		ws[i] = cw
+	ws, err := compileSchedule(raw)
+	if err != nil {
+		return nil, err
 	}
 	c.mu.Lock()
 	if c.m == nil || len(c.m) >= maxSchedules {

@@ -186,24 +186,17 @@ var exceptionCodes = [...]error{
 // readRegs reads count registers of a holding or input table. The slice is
 // the connection's and stays valid until the next request.
 func (c *tcpConn) readRegs(unit uint8, input bool, addr, count uint16) ([]uint16, error) {
-	if count == 0 || count > 125 || int(addr)+int(count) > 0x10000 {
-		return nil, modbus.ErrUnexpectedParameters
-	}
 	fc := uint8(fcReadHolding)
 	if input {
 		fc = fcReadInput
 	}
-	ac := addrCount(addr, count)
-	pdu, err := c.exchange(unit, fc, ac[:])
+	data, err := c.read(unit, fc, addr, count, 125, 2*int(count))
 	if err != nil {
 		return nil, err
 	}
-	if len(pdu) != 1+2*int(count) || int(pdu[0]) != 2*int(count) {
-		return nil, modbus.ErrProtocolError
-	}
 	regs := c.regs[:count]
 	for i := range regs {
-		regs[i] = binary.BigEndian.Uint16(pdu[1+2*i:])
+		regs[i] = binary.BigEndian.Uint16(data[2*i:])
 	}
 	return regs, nil
 }
@@ -211,27 +204,36 @@ func (c *tcpConn) readRegs(unit uint8, input bool, addr, count uint16) ([]uint16
 // readBits reads count coils or discrete inputs. The slice is the
 // connection's and stays valid until the next request.
 func (c *tcpConn) readBits(unit uint8, discrete bool, addr, count uint16) ([]bool, error) {
-	if count == 0 || count > 2000 || int(addr)+int(count) > 0x10000 {
-		return nil, modbus.ErrUnexpectedParameters
-	}
 	fc := uint8(fcReadCoils)
 	if discrete {
 		fc = fcReadDiscreteInputs
+	}
+	data, err := c.read(unit, fc, addr, count, 2000, (int(count)+7)/8)
+	if err != nil {
+		return nil, err
+	}
+	bits := c.bits[:count]
+	for i := range bits {
+		bits[i] = data[i/8]&(1<<(i%8)) != 0
+	}
+	return bits, nil
+}
+
+// read makes a read request of count items (at most limit) and returns the
+// answer's data, checked to be nbytes long and to say so in its byte count.
+func (c *tcpConn) read(unit, fc uint8, addr, count, limit uint16, nbytes int) ([]byte, error) {
+	if count == 0 || count > limit || int(addr)+int(count) > 0x10000 {
+		return nil, modbus.ErrUnexpectedParameters
 	}
 	ac := addrCount(addr, count)
 	pdu, err := c.exchange(unit, fc, ac[:])
 	if err != nil {
 		return nil, err
 	}
-	nbytes := (int(count) + 7) / 8
 	if len(pdu) != 1+nbytes || int(pdu[0]) != nbytes {
 		return nil, modbus.ErrProtocolError
 	}
-	bits := c.bits[:count]
-	for i := range bits {
-		bits[i] = pdu[1+i/8]&(1<<(i%8)) != 0
-	}
-	return bits, nil
+	return pdu[1:], nil
 }
 
 // writeCoils writes coils from addr: one coil with function 5, more with 15.
