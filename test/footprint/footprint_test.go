@@ -6,17 +6,13 @@
 package footprint
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
 	"net/http"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strconv"
-	"strings"
-	"syscall"
 	"testing"
 	"time"
 
@@ -46,15 +42,6 @@ func envInt(t *testing.T, name string, def int) int {
 	return n
 }
 
-func goBuild(t *testing.T, out string, env []string, args ...string) {
-	t.Helper()
-	cmd := exec.Command("go", append(append([]string{"build"}, args...), "-o", out, "../../cmd/edge")...)
-	cmd.Env = append(os.Environ(), env...)
-	if b, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("go build %v: %v\n%s", env, err, b)
-	}
-}
-
 func TestFootprint(t *testing.T) {
 	if os.Getenv("FOOTPRINT") == "" {
 		t.Skip("footprint: set FOOTPRINT=1 to measure (make footprint)")
@@ -72,7 +59,7 @@ func TestFootprint(t *testing.T) {
 			if arch.goarm != "" {
 				env = append(env, "GOARM="+arch.goarm)
 			}
-			goBuild(t, out, env, "-trimpath", "-ldflags=-s -w")
+			simsite.BuildEdge(t, out, env, "-trimpath", "-ldflags=-s -w")
 			fi, err := os.Stat(out)
 			if err != nil {
 				t.Fatal(err)
@@ -86,7 +73,7 @@ func TestFootprint(t *testing.T) {
 	})
 
 	bin := filepath.Join(dir, "edge")
-	goBuild(t, bin, nil)
+	simsite.BuildEdge(t, bin, nil)
 	broker := testbed.Mosquitto(t, testbed.MosquittoOptions{})
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
@@ -161,28 +148,9 @@ func measureRun(t *testing.T, bin string, site *simsite.Site, first *firstByte, 
 		t.Fatal(err)
 	}
 	defer plat.Close()
-	var out bytes.Buffer
-	cmd := exec.Command(bin, "run", "-c", site.ConfigFile, "--log-level", "warn")
-	cmd.Stdout, cmd.Stderr = &out, &out
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
-	exited := make(chan error, 1)
 	t0 := time.Now()
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	go func() { exited <- cmd.Wait() }()
-	defer func() {
-		_ = cmd.Process.Signal(syscall.SIGTERM)
-		select {
-		case err := <-exited:
-			if err != nil {
-				t.Errorf("edge run exited: %v\n%s", err, out.String())
-			}
-		case <-time.After(20 * time.Second):
-			_ = cmd.Process.Kill()
-			t.Errorf("edge run did not stop within 20 s of SIGTERM")
-		}
-	}()
+	d := simsite.StartDaemon(t, bin, site.ConfigFile)
+	defer d.Stop(t)
 
 	// The wall time depends on how busy the machine is; the CPU time the
 	// daemon used until then does much less.
@@ -190,18 +158,18 @@ func measureRun(t *testing.T, bin string, site *simsite.Site, first *firstByte, 
 	for deadline := time.Now().Add(2 * time.Minute); ; {
 		if at := first.time(); !at.IsZero() {
 			firstReq = at.Sub(t0)
-			firstCPU, _ = simsite.ProcCPU(cmd.Process.Pid)
+			firstCPU, _ = simsite.ProcCPU(d.Pid())
 			break
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("%s: no Modbus request within 2 min of exec\n%s", name, out.String())
+			t.Fatalf("%s: no Modbus request within 2 min of exec\n%s", name, d.Out.String())
 		}
 		time.Sleep(time.Millisecond)
 	}
 	started, ok := plat.WaitType(20*time.Second, "gateway.started", "", "")
 	startedAt := time.Now()
 	if !ok {
-		t.Fatalf("%s: no gateway.started\n%s", name, out.String())
+		t.Fatalf("%s: no gateway.started\n%s", name, d.Out.String())
 	}
 	if v, _ := started.Data["whitelist_version"].(float64); entries > 0 && v != 2 {
 		t.Errorf("%s: the daemon started with whitelist version %v, want 2", name, started.Data["whitelist_version"])
@@ -217,9 +185,9 @@ func measureRun(t *testing.T, bin string, site *simsite.Site, first *firstByte, 
 	end := time.Now().Add(settle)
 	for time.Now().Before(end) {
 		time.Sleep(500 * time.Millisecond)
-		m, err := simsite.ProcStatus(cmd.Process.Pid)
+		m, err := simsite.ProcStatus(d.Pid())
 		if err != nil {
-			t.Fatalf("%s: %v\n%s", name, err, out.String())
+			t.Fatalf("%s: %v\n%s", name, err, d.Out.String())
 		}
 		peak, last = max(peak, m.RSS), m
 	}
@@ -228,11 +196,11 @@ func measureRun(t *testing.T, bin string, site *simsite.Site, first *firstByte, 
 	granted, denied := decisions(plat)
 	online, total := devicesOnline(t, site.Opts.HTTP)
 	t.Logf("%s: exec -> first Modbus request %v (daemon CPU time by then about %v), -> gateway.started at the platform %v; load average %s",
-		name, firstReq.Round(time.Microsecond), firstCPU, startedAt.Sub(t0).Round(time.Millisecond), loadAvg())
+		name, firstReq.Round(time.Microsecond), firstCPU, startedAt.Sub(t0).Round(time.Millisecond), simsite.LoadAvg())
 	t.Logf("%s: %d cards presented at readers, the platform got %d access.granted and %d access.denied",
 		name, nRead, granted, denied)
-	t.Logf("%s: after %v polling %d devices (%d online): RSS %.1f MiB = anon %.1f MiB + file-backed %.1f MiB (bbolt mmap, binary); max sampled %.1f MiB, VmHWM %.1f MiB",
-		name, settle, total, online, mib(last.RSS), mib(last.Anon), mib(last.File), mib(peak), mib(last.HWM))
+	t.Logf("%s: after %v polling %d devices (%d online): RSS %s = anon %s + file-backed %s (bbolt mmap, binary); max sampled %s, VmHWM %s",
+		name, settle, total, online, simsite.MiB(last.RSS), simsite.MiB(last.Anon), simsite.MiB(last.File), simsite.MiB(peak), simsite.MiB(last.HWM))
 	if nRead > 0 && (granted+denied == 0 || (entries > 0 && granted == 0)) {
 		t.Errorf("%s: %d cards presented but %d granted, %d denied: the figures do not cover decisions", name, nRead, granted, denied)
 	}
@@ -240,26 +208,11 @@ func measureRun(t *testing.T, bin string, site *simsite.Site, first *firstByte, 
 		t.Errorf("%s: %d of %d devices online", name, online, len(site.Devices))
 	}
 	if last.RSS > targetRSS {
-		t.Errorf("%s: RSS %.1f MiB is over the 40 MB target (anonymous %.1f MiB)", name, mib(last.RSS), mib(last.Anon))
+		t.Errorf("%s: RSS %s is over the 40 MB target (anonymous %s)", name, simsite.MiB(last.RSS), simsite.MiB(last.Anon))
 	}
 	if firstReq > targetFirstReq {
 		t.Errorf("%s: first poll %v after exec, over the 300 ms target", name, firstReq)
 	}
-}
-
-func mib(b uint64) float64 { return float64(b) / (1 << 20) }
-
-// loadAvg is the first field of /proc/loadavg: the figures above are wall
-// times, stretched on a busy machine.
-func loadAvg() string {
-	b, err := os.ReadFile("/proc/loadavg")
-	if err != nil {
-		return "?"
-	}
-	if f := strings.Fields(string(b)); len(f) > 0 {
-		return f[0]
-	}
-	return "?"
 }
 
 // devicesOnline reads the daemon's /api/v1/devices.

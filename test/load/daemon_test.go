@@ -12,14 +12,11 @@
 package load
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"net/http"
 	"os"
-	"os/exec"
 	"path/filepath"
-	"syscall"
 	"testing"
 	"time"
 
@@ -41,9 +38,7 @@ func TestDaemonLoad(t *testing.T) {
 	bin := os.Getenv("EDGE_LOAD_BIN") // a binary to measure (to profile it with perf, say)
 	if bin == "" {
 		bin = filepath.Join(dir, "edge")
-		if out, err := exec.Command("go", "build", "-o", bin, "../../cmd/edge").CombinedOutput(); err != nil {
-			t.Fatalf("go build: %v\n%s", err, out)
-		}
+		simsite.BuildEdge(t, bin, nil)
 	}
 	broker := testbed.Mosquitto(t, testbed.MosquittoOptions{})
 	ctx, cancel := context.WithCancel(context.Background())
@@ -52,27 +47,8 @@ func TestDaemonLoad(t *testing.T) {
 	site := simsite.New(ctx, t, simsite.Options{Site: "load", Gateway: "gw-01", Broker: broker.URL(), Dir: dir,
 		Devices: devices, PerAddress: 1, Poll: poll, Timeout: time.Second, HTTP: httpAddr})
 
-	var out bytes.Buffer
-	cmd := exec.Command(bin, "run", "-c", site.ConfigFile, "--log-level", "warn")
-	cmd.Stdout, cmd.Stderr = &out, &out
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	exited := make(chan error, 1)
-	go func() { exited <- cmd.Wait() }()
-	defer func() {
-		_ = cmd.Process.Signal(syscall.SIGTERM)
-		select {
-		case err := <-exited:
-			if err != nil {
-				t.Errorf("edge run: %v\n%s", err, out.String())
-			}
-		case <-time.After(20 * time.Second):
-			_ = cmd.Process.Kill()
-			t.Errorf("edge run did not stop within 20 s of SIGTERM")
-		}
-	}()
+	d := simsite.StartDaemon(t, bin, site.ConfigFile)
+	defer d.Stop(t)
 
 	// Warm up until every device has answered, then some more.
 	deadline := time.Now().Add(time.Minute)
@@ -82,27 +58,27 @@ func TestDaemonLoad(t *testing.T) {
 			break
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("not all %d devices online within a minute (%+v)\n%s", devices, m, out.String())
+			t.Fatalf("not all %d devices online within a minute (%+v)\n%s", devices, m, d.Out.String())
 		}
 		time.Sleep(200 * time.Millisecond)
 	}
 	time.Sleep(3 * time.Second)
 
-	m0, cpu0, wall0 := scrape(t, httpAddr), procCPU(t, cmd.Process.Pid), time.Now()
+	m0, cpu0, wall0 := scrape(t, httpAddr), procCPU(t, d.Pid()), time.Now()
 	time.Sleep(measure)
-	m1, cpu1, wall := scrape(t, httpAddr), procCPU(t, cmd.Process.Pid), time.Since(wall0).Seconds()
-	mem, err := simsite.ProcStatus(cmd.Process.Pid)
+	m1, cpu1, wall := scrape(t, httpAddr), procCPU(t, d.Pid()), time.Since(wall0).Seconds()
+	mem, err := simsite.ProcStatus(d.Pid())
 	if err != nil {
 		t.Fatal(err)
 	}
 	req, polls, fails := m1.requests-m0.requests, m1.polls-m0.polls, m1.pollErrors-m0.pollErrors
 	cpu := (cpu1 - cpu0).Seconds()
-	t.Logf("edge run: %d devices, poll %v, measured %.1fs; load average %s", devices, poll, wall, loadAvg())
+	t.Logf("edge run: %d devices, poll %v, measured %.1fs; load average %s", devices, poll, wall, simsite.LoadAvg())
 	t.Logf("requests/s=%.0f polls/s=%.0f failed_polls=%.0f", req/wall, polls/wall, fails)
-	t.Logf("cpu=%.1f%% of one core (%.1f us per request) rss=%.1f MiB (anon %.1f, file-backed %.1f)",
-		100*cpu/wall, 1e6*cpu/max(req, 1), mib(mem.RSS), mib(mem.Anon), mib(mem.File))
+	t.Logf("cpu=%.1f%% of one core (%.1f us per request) rss=%s (anon %s, file-backed %s)",
+		100*cpu/wall, 1e6*cpu/max(req, 1), simsite.MiB(mem.RSS), simsite.MiB(mem.Anon), simsite.MiB(mem.File))
 	if polls == 0 || req == 0 {
-		t.Fatalf("no polls in %v\n%s", measure, out.String())
+		t.Fatalf("no polls in %v\n%s", measure, d.Out.String())
 	}
 	if fails > 0 {
 		t.Errorf("%.0f failed polls during the measurement", fails)
@@ -154,14 +130,4 @@ func procCPU(t *testing.T, pid int) time.Duration {
 		t.Fatal(err)
 	}
 	return d
-}
-
-func mib(b uint64) float64 { return float64(b) / (1 << 20) }
-
-func loadAvg() string {
-	b, err := os.ReadFile("/proc/loadavg")
-	if err != nil {
-		return "?"
-	}
-	return string(bytes.Fields(b)[0])
 }
