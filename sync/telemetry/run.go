@@ -33,8 +33,9 @@ func (w *Writer) Run(ctx context.Context) error {
 	for {
 		select {
 		case <-ctx.Done():
+			deadline := time.Now().Add(w.shutdownTimeout)
 			stopSender()
-			<-senderDone
+			<-senderDone // it finishes a write in flight, by deadline at most
 			// The last window must not share a timestamp with the one
 			// before: the store would overwrite that window's counts.
 			last := time.Now()
@@ -42,7 +43,7 @@ func (w *Writer) Run(ctx context.Context) error {
 				last = floor
 			}
 			w.collect(last)
-			w.drain(ctx)
+			w.drain(ctx, deadline)
 			return nil
 		case now := <-timer.C:
 			if now.Sub(next) > w.interval {
@@ -72,8 +73,15 @@ func (w *Writer) wake() {
 }
 
 // sendLoop writes full batches as soon as they are buffered and whatever is
-// buffered every flush interval, until ctx ends.
+// buffered every flush interval, until ctx ends. A write in flight when ctx
+// ends is let finish, for shutdownTimeout at most: the store may have stored
+// the batch already, and cutting the request off would make the shutdown
+// drain send it again, counting those points twice in a store that keeps
+// duplicates (VictoriaMetrics without deduplication does).
 func (w *Writer) sendLoop(ctx context.Context) {
+	write, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	defer cancel()
+	defer context.AfterFunc(ctx, func() { time.AfterFunc(w.shutdownTimeout, cancel) })()
 	tick := time.NewTicker(w.flushInterval)
 	defer tick.Stop()
 	var batch []string
@@ -86,27 +94,27 @@ func (w *Writer) sendLoop(ctx context.Context) {
 		case <-tick.C:
 			all = true
 		}
-		for {
+		for ctx.Err() == nil {
 			n := w.buf.len()
 			if n == 0 || (!all && n < w.batchSize) {
 				break
 			}
 			var ok bool
-			if batch, ok = w.send(ctx, batch); !ok {
+			if batch, ok = w.send(ctx, write, batch); !ok {
 				return
 			}
 		}
 	}
 }
 
-// drain writes what is buffered at shutdown, within shutdownTimeout.
-func (w *Writer) drain(parent context.Context) {
-	ctx, cancel := context.WithTimeout(context.WithoutCancel(parent), w.shutdownTimeout)
+// drain writes what is buffered at shutdown, until deadline.
+func (w *Writer) drain(parent context.Context, deadline time.Time) {
+	ctx, cancel := context.WithDeadline(context.WithoutCancel(parent), deadline)
 	defer cancel()
 	var batch []string
 	for w.buf.len() > 0 {
 		var ok bool
-		if batch, ok = w.send(ctx, batch); !ok {
+		if batch, ok = w.send(ctx, ctx, batch); !ok {
 			break
 		}
 	}
@@ -117,16 +125,17 @@ func (w *Writer) drain(parent context.Context) {
 }
 
 // send writes one batch of the oldest buffered points, retrying with
-// backoff while the store is unreachable or answers 5xx or 429. It returns
-// false if ctx ended first, with the batch left in the buffer.
-func (w *Writer) send(ctx context.Context, batch []string) ([]string, bool) {
+// backoff while the store is unreachable or answers 5xx or 429. Requests
+// run under write, waits end with ctx. It returns false if either ended
+// first, with the batch left in the buffer.
+func (w *Writer) send(ctx, write context.Context, batch []string) ([]string, bool) {
 	for attempt := 0; ; attempt++ {
 		batch = w.buf.take(batch[:0], w.batchSize)
 		if len(batch) == 0 {
 			w.buf.settle(delivered)
 			return batch, true
 		}
-		err := w.store.write(ctx, batch)
+		err := w.store.write(write, batch)
 		clear(batch) // let the strings go once the ring releases them
 		if err == nil {
 			w.buf.settle(delivered)
@@ -135,7 +144,7 @@ func (w *Writer) send(ctx context.Context, batch []string) ([]string, bool) {
 			}
 			return batch, true
 		}
-		if ctx.Err() != nil {
+		if ctx.Err() != nil || write.Err() != nil {
 			w.buf.settle(failed)
 			return batch, false
 		}

@@ -89,7 +89,7 @@ func TestSendOutcomes(t *testing.T) {
 			w.buf.push(lines(0, 10)...)
 			ctx, cancel := context.WithCancel(context.Background())
 			defer cancel()
-			_, ok := w.send(ctx, nil)
+			_, ok := w.send(ctx, ctx, nil)
 			if !ok {
 				t.Fatal("send gave up with a live context")
 			}
@@ -124,7 +124,7 @@ func TestWireFormat(t *testing.T) {
 	w := newTestWriter(t, cfg, nil)
 	w.buf.push(lines(0, 10)...)
 	for w.buf.len() > 0 {
-		if _, ok := w.send(context.Background(), nil); !ok {
+		if _, ok := w.send(context.Background(), context.Background(), nil); !ok {
 			t.Fatal("send gave up")
 		}
 	}
@@ -157,7 +157,7 @@ func TestSendStopsWithContext(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan bool)
 	go func() {
-		_, ok := w.send(ctx, nil)
+		_, ok := w.send(ctx, ctx, nil)
 		done <- ok
 	}()
 	waitFor(t, "two failed attempts", 10*time.Second, func() bool { return store.requests() >= 2 })
@@ -167,5 +167,61 @@ func TestSendStopsWithContext(t *testing.T) {
 	}
 	if s := w.Stats(); s.Buffered != 5 || s.Dropped != 0 {
 		t.Errorf("stats %+v, want 5 buffered and none dropped", s)
+	}
+}
+
+// TestShutdownFinishesWriteInFlight: a batch the store is still answering
+// when the writer is stopped is let finish, not cut off and sent again by
+// the shutdown drain. A store that keeps duplicates (VictoriaMetrics) would
+// otherwise count those points twice; seen in CI as 68 polls of 60.
+func TestShutdownFinishesWriteInFlight(t *testing.T) {
+	store := &fakeStore{statuses: []int{204}}
+	arrived, release := make(chan struct{}), make(chan struct{})
+	var once sync.Once
+	srv := httptest.NewServer(http.HandlerFunc(func(rw http.ResponseWriter, r *http.Request) {
+		first := false
+		once.Do(func() { first = true })
+		if first {
+			close(arrived)
+			<-release
+		}
+		store.ServeHTTP(rw, r)
+	}))
+	defer srv.Close()
+	defer close(release) // unblocks the handler if the test fails early; runs first
+	cfg := testConfig(srv.URL)
+	w := newTestWriter(t, cfg, nil)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- w.Run(ctx) }()
+	w.buf.push(lines(0, 10)...)
+	w.wake()
+	select {
+	case <-arrived:
+	case <-time.After(10 * time.Second):
+		t.Fatal("no write reached the store")
+	}
+	cancel()
+	time.Sleep(50 * time.Millisecond) // the writer sees the cancel while the request waits
+	release <- struct{}{}
+	if err := <-done; err != nil {
+		t.Fatalf("Run: %v", err)
+	}
+	srv.Close() // waits for the handlers: a cut-off request is still delivered
+	got := map[string]int{}
+	store.mu.Lock()
+	defer store.mu.Unlock()
+	for _, b := range store.bodies {
+		for _, l := range strings.Split(b, "\n") {
+			got[l]++
+		}
+	}
+	for _, l := range lines(0, 10) {
+		if got[l] != 1 {
+			t.Errorf("line %q reached the store %d times, want once", l, got[l])
+		}
+	}
+	if s := w.Stats(); s.Written < 10 || s.Dropped != 0 || s.Buffered != 0 {
+		t.Errorf("stats %+v", s)
 	}
 }

@@ -200,8 +200,16 @@ func TestRunFlushesOnShutdown(t *testing.T) {
 		}
 		return n
 	}
-	var p float64
-	waitFor(t, "all polls readable", 20*time.Second, func() bool { p = sum("device_health_polls/gate-north"); return p == polls })
+	p, seen := 0.0, -1.0
+	waitFor(t, "all polls readable", 20*time.Second, func() bool {
+		p = sum("device_health_polls/gate-north")
+		if p != polls && p != seen {
+			s := export(t, v.URL, `{__name__="device_health_polls"}`)["device_health_polls/gate-north"]
+			t.Logf("polls readable: %v of %d, windows %v at %v; writer %+v", p, polls, s.Values, s.Timestamps, w.Stats())
+		}
+		seen = p
+		return p == polls
+	})
 	// Windows are stamped on the interval grid; only the last, closed at
 	// shutdown, may fall between two marks.
 	ts := export(t, v.URL, `{__name__="device_health_polls"}`)["device_health_polls/gate-north"].Timestamps
