@@ -70,8 +70,8 @@ type devState struct {
 	seq     float64
 	haveSeq bool
 	// gaps counts the polls that found credential_seq skipped reads; the
-	// first and every 100th are logged.
-	gaps atomic.Uint64
+	// first and every 100th are logged. missed counts the reads skipped.
+	gaps, missed atomic.Uint64
 }
 
 // job is one grant to actuate and/or one event to emit after it.
@@ -158,6 +158,7 @@ func (c *Controller) Observe(r drivers.Reading) {
 		// Those riders saw nothing happen and present again; the
 		// installer needs to know the poll is too slow for this reader.
 		total := c.stats.missedReads.Add(uint64(missed))
+		ds.missed.Add(uint64(missed))
 		if n := ds.gaps.Add(1); n == 1 || n%100 == 0 {
 			c.log.Warn("reader read credentials the gateway never saw: credential_seq advanced by more than one between two polls; poll this device faster",
 				"device", ds.dev.ID, "missed", missed, "missed_total", total, "times", n)

@@ -328,4 +328,7 @@ func TestControllerCountsMissedReads(t *testing.T) {
 	if st := c.Stats(); st.MissedReads != 2 || st.Granted != 1 {
 		t.Errorf("stats %+v, want 2 missed reads and 1 grant", st)
 	}
+	if got := c.MissedReadsByDevice(); len(got) != 1 || got[door.ID] != 2 {
+		t.Errorf("by device %v, want %s: 2", got, door.ID)
+	}
 }

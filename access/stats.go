@@ -38,3 +38,24 @@ func (c *Controller) count(d Decision) {
 		c.stats.denied.Add(1)
 	}
 }
+
+// Plus returns the sum of s and o, field by field.
+func (s Stats) Plus(o Stats) Stats {
+	return Stats{
+		Granted: s.Granted + o.Granted, Denied: s.Denied + o.Denied, APIRejected: s.APIRejected + o.APIRejected,
+		EmitFailed: s.EmitFailed + o.EmitFailed, QueueFull: s.QueueFull + o.QueueFull, OpenRejected: s.OpenRejected + o.OpenRejected,
+		ActuateFailed: s.ActuateFailed + o.ActuateFailed, MissedReads: s.MissedReads + o.MissedReads,
+	}
+}
+
+// MissedReadsByDevice returns, for each device whose reader read
+// credentials no poll saw, how many (see Stats.MissedReads).
+func (c *Controller) MissedReadsByDevice() map[string]uint64 {
+	out := map[string]uint64{}
+	for id, ds := range c.devices {
+		if n := ds.missed.Load(); n > 0 {
+			out[id] = n
+		}
+	}
+	return out
+}

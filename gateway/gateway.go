@@ -53,8 +53,10 @@ type Gateway struct {
 	// pipe holds the rules engine and the access controller, which a
 	// reload that changes devices or rules replaces as a pair.
 	pipe atomic.Pointer[pipeline]
-	// reloadMu serialises reloads.
+	// reloadMu serialises reloads; retired keeps the counts of the
+	// controllers they replaced.
 	reloadMu sync.Mutex
+	retired  retiredAccess
 	tel      *telemetry.Writer // nil when telemetry is off
 	up       *uplink.Uplink
 	web      *web.Server // nil when DisableHTTP

@@ -230,7 +230,7 @@ func (g *Gateway) Reload(_ context.Context, next *configs.Config) error {
 			g.startPipeline(np)
 		}
 	}
-	g.pipe.Store(np)
+	g.retire(cur, np)
 	restarted, err := g.links.reload(merged.Devices)
 	if err != nil {
 		return fmt.Errorf("reload: links: %w", err)

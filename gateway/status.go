@@ -101,7 +101,12 @@ func (g *Gateway) newWeb() (*web.Server, error) {
 	if g.tel != nil {
 		opts.Telemetry = telemetrySource{g}
 	}
-	return web.New(opts, g.log.With("part", "http"))
+	srv, err := web.New(opts, g.log.With("part", "http"))
+	if err != nil {
+		return nil, err
+	}
+	srv.Metrics().Registry().MustRegister(newAccessCollector(g))
+	return srv, nil
 }
 
 // uplinkReadyBudget is how long the uplink may be down before /readyz fails:
