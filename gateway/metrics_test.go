@@ -62,20 +62,27 @@ func TestMetricsMissedReads(t *testing.T) {
 			time.Sleep(20 * time.Millisecond)
 		}
 	}
-	// Three reads between two polls: the poll sees the last, two are missed.
-	presentThree := func() {
+	// pollTwice waits for two polls: the controller has seen one.
+	pollTwice := func() {
 		before := polls(r.gw.Devices(), doorID)
-		for range 3 {
-			if err := r.door.Present(riderQR); err != nil {
-				t.Fatal(err)
-			}
-		}
 		for polls(r.gw.Devices(), doorID) < before+2 {
 			time.Sleep(5 * time.Millisecond)
 		}
 	}
-	for polls(r.gw.Devices(), doorID) == 0 { // the first poll sets the baseline
-		time.Sleep(5 * time.Millisecond)
+	// The reader's counter jumps by three between two polls: the poll sees
+	// the last read, two are missed.
+	presentThree := func() {
+		pollTwice() // a controller's first poll sets its baseline
+		seq, err := r.door.Get("credential_seq")
+		if err != nil {
+			t.Fatal(err)
+		}
+		seq.Uint += 3
+		seq.Int, seq.Num = int64(seq.Uint), float64(seq.Uint)
+		if err := r.door.Set("credential_seq", seq); err != nil {
+			t.Fatal(err)
+		}
+		pollTwice()
 	}
 	presentThree()
 	wait(2)
