@@ -87,17 +87,7 @@ func (b *builder) push(sl slot, from, until int64) uint32 {
 // scopeIndex returns the shared scope list encoded as raw, compiling it
 // the first time it is seen.
 func (b *builder) scopeIndex(raw []byte, compile func() ([]scope, error)) (uint32, error) {
-	if i, ok := b.t.scopeIDs[string(raw)]; ok {
-		return i, nil
-	}
-	list, err := compile()
-	if err != nil {
-		return 0, err
-	}
-	i := uint32(len(b.t.scopes))
-	b.t.scopes = append(b.t.scopes, list)
-	b.t.scopeIDs[string(raw)] = i
-	return i, nil
+	return intern(b.t.scopeIDs, &b.t.scopes, raw, compile)
 }
 
 // schedIndex is scopeIndex for schedules.
@@ -105,16 +95,22 @@ func (b *builder) schedIndex(raw []byte, compile func() ([]window, error)) (uint
 	if len(raw) <= 1 {
 		return 0, nil // count 0: no schedule
 	}
-	if i, ok := b.t.schedIDs[string(raw)]; ok {
+	return intern(b.t.schedIDs, &b.t.scheds, raw, compile)
+}
+
+// intern returns the index in list of the shared value encoded as raw,
+// compiling and appending it the first time ids sees raw.
+func intern[T any](ids map[string]uint32, list *[]T, raw []byte, compile func() (T, error)) (uint32, error) {
+	if i, ok := ids[string(raw)]; ok {
 		return i, nil
 	}
-	ws, err := compile()
+	v, err := compile()
 	if err != nil {
 		return 0, err
 	}
-	i := uint32(len(b.t.scheds))
-	b.t.scheds = append(b.t.scheds, ws)
-	b.t.schedIDs[string(raw)] = i
+	i := uint32(len(*list))
+	*list = append(*list, v)
+	ids[string(raw)] = i
 	return i, nil
 }
 

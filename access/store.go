@@ -227,20 +227,34 @@ func (s *Store) createBuckets() error {
 func credentialIDs(b *bolt.Bucket) (map[[32]byte]string, error) {
 	ids := make(map[[32]byte]string)
 	err := b.ForEach(func(k, v []byte) error {
-		e, err := decodeEntry(v)
+		id, hashes, err := storedHashes(v)
 		if err != nil {
 			return fmt.Errorf("entry %q: %w", k, err)
 		}
-		for _, c := range e.Credentials {
-			h, err := parseHash(c.Hash)
-			if err != nil {
-				return fmt.Errorf("entry %q: %w", k, err)
-			}
-			ids[h] = e.ID
+		for _, h := range hashes {
+			ids[h] = id
 		}
 		return nil
 	})
 	return ids, err
+}
+
+// storedHashes decodes a stored entry and returns its id and the hashes
+// of its credentials.
+func storedHashes(raw []byte) (string, [][32]byte, error) {
+	e, err := decodeEntry(raw)
+	if err != nil {
+		return "", nil, err
+	}
+	hashes := make([][32]byte, 0, len(e.Credentials))
+	for _, c := range e.Credentials {
+		h, err := parseHash(c.Hash)
+		if err != nil {
+			return "", nil, err
+		}
+		hashes = append(hashes, h)
+	}
+	return e.ID, hashes, nil
 }
 
 // lookup returns the id and stored form of the entry holding credential

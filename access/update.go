@@ -316,15 +316,11 @@ func (s *Store) applyDelta(doc *Document) (Result, error) {
 // stored as old, that keep does not give back to it, noting them in ch
 // (nil: not noted).
 func dropCreds(creds *bolt.Bucket, id string, old []byte, keep map[[32]byte]string, ch *deltaChange) error {
-	e, err := decodeEntry(old)
+	_, hashes, err := storedHashes(old)
 	if err != nil {
 		return fmt.Errorf("stored entry %q: %w", id, err)
 	}
-	for _, c := range e.Credentials {
-		h, err := parseHash(c.Hash)
-		if err != nil {
-			return fmt.Errorf("stored entry %q: %w", id, err)
-		}
+	for _, h := range hashes {
 		if keep[h] == id || string(creds.Get(h[:])) != id {
 			continue
 		}

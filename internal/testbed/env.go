@@ -11,15 +11,7 @@ import (
 // or gives def when it is unset; anything else fails the test.
 func EnvInt(t testing.TB, name string, def int) int {
 	t.Helper()
-	v := os.Getenv(name)
-	if v == "" {
-		return def
-	}
-	n, err := strconv.Atoi(v)
-	if err != nil || n <= 0 {
-		t.Fatalf("%s=%q: want a positive whole number", name, v)
-	}
-	return n
+	return envPositive(t, name, def, strconv.Atoi, "a positive whole number")
 }
 
 // EnvDuration reads a positive duration ("20s") from the environment
@@ -27,13 +19,18 @@ func EnvInt(t testing.TB, name string, def int) int {
 // test.
 func EnvDuration(t testing.TB, name string, def time.Duration) time.Duration {
 	t.Helper()
+	return envPositive(t, name, def, time.ParseDuration, "a positive duration such as 20s")
+}
+
+func envPositive[T int | time.Duration](t testing.TB, name string, def T, parse func(string) (T, error), want string) T {
+	t.Helper()
 	v := os.Getenv(name)
 	if v == "" {
 		return def
 	}
-	d, err := time.ParseDuration(v)
-	if err != nil || d <= 0 {
-		t.Fatalf("%s=%q: want a positive duration such as 20s", name, v)
+	n, err := parse(v)
+	if err != nil || n <= 0 {
+		t.Fatalf("%s=%q: want %s", name, v, want)
 	}
-	return d
+	return n
 }
